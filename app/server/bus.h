@@ -25,8 +25,9 @@ using ConnectionId = quint64;
 struct BusEvent
 {
     enum class Kind {
-        Frame,       // deliver `payload` (an encoded server frame) as a text message
+        Frame, // deliver `payload` (an encoded server frame) as a text message
         RevokeToken, // close every connection authenticated with token hash `payload`
+        WatchPresence, // start following the presence of user `payload` (a new conversation)
     };
     Kind kind = Kind::Frame;
     QString topic;
@@ -71,8 +72,9 @@ public:
     // user goes online or offline anywhere.
     virtual void connectionUp(const QString &user, ConnectionId connection) = 0;
     virtual void connectionDown(const QString &user, ConnectionId connection) = 0;
-    virtual void onlineUsers(const QStringList &users, QObject *context,
-                             std::function<void(QHash<QString, bool>)> done) = 0;
+    virtual void onlineUsers(
+        const QStringList &users, QObject *context, std::function<void(QHash<QString, bool>)> done)
+        = 0;
     using PresenceHandler = std::function<void(const QString &user, bool online, qint64 ts)>;
     virtual void setPresenceHandler(PresenceHandler handler) = 0;
 };

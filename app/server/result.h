@@ -12,10 +12,10 @@ namespace parley::server {
 struct StoreError
 {
     enum class Code {
-        NotFound,    // no such user/token/conversation
-        Conflict,    // already exists (user name taken)
+        NotFound, // no such user/token/conversation
+        Conflict, // already exists (user name taken)
         Unavailable, // the backend is down or overloaded: retry later
-        Internal,    // a bug or a corrupt store
+        Internal, // a bug or a corrupt store
     };
     Code code = Code::Internal;
     QString message;
@@ -25,15 +25,18 @@ struct Done
 {
 };
 
-template<typename T>
-class Result
+template<typename T> class Result
 {
 public:
-    Result(T value) : m_value(std::move(value)) { }
-    Result(StoreError error) : m_value(std::move(error)) { }
+    Result(T value)
+        : m_value(std::move(value))
+    { }
+    Result(StoreError error)
+        : m_value(std::move(error))
+    { }
     static Result failure(StoreError::Code code, QString message)
     {
-        return Result(StoreError { code, std::move(message) });
+        return Result(StoreError {code, std::move(message)});
     }
 
     bool ok() const { return std::holds_alternative<T>(m_value); }

@@ -8,9 +8,8 @@
 // send order and `msg` frames of a conversation in seq order.
 #pragma once
 
-#include "result.h"
-
 #include "frames.h"
+#include "result.h"
 
 #include <QByteArray>
 #include <QHash>
@@ -23,8 +22,7 @@
 
 namespace parley::server {
 
-template<typename T>
-using Callback = std::function<void(Result<T>)>;
+template<typename T> using Callback = std::function<void(Result<T>)>;
 
 struct NewUser
 {
@@ -74,7 +72,7 @@ struct ReceiptUpdate
 struct ReceiptOutcome
 {
     bool advanced = false; // false: nothing changed, nothing to forward
-    qint64 delivered = 0;  // the user's receipts after the update
+    qint64 delivered = 0; // the user's receipts after the update
     qint64 read = 0;
 };
 
@@ -96,7 +94,7 @@ struct StoreHealth
 {
     bool ok = false;
     QString backend; // "sqlite", "dynamodb"
-    QString detail;  // human readable state, e.g. the path or the last error
+    QString detail; // human readable state, e.g. the path or the last error
 };
 
 class Store
@@ -123,8 +121,9 @@ public:
     // NotFound if the recipient does not exist.
     virtual void appendMessage(const SendRequest &send, Callback<StoredSend> done) = 0;
     virtual void updateReceipt(const ReceiptUpdate &update, Callback<ReceiptOutcome> done) = 0;
-    virtual void conversations(const QString &user,
-                               Callback<QList<protocol::ConversationSummary>> done) = 0;
+    virtual void conversations(
+        const QString &user, Callback<QList<protocol::ConversationSummary>> done)
+        = 0;
     // The caller has checked membership; an unknown conversation is empty.
     virtual void history(const HistoryQuery &query, Callback<HistorySlice> done) = 0;
     // Users that share a conversation with `user` (for presence).

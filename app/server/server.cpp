@@ -1,0 +1,202 @@
+#include "server.h"
+
+#include "chatservice.h"
+#include "httprequestparser.h"
+#include "listener.h"
+#include "localbus.h"
+#include "logging.h"
+#include "metrics.h"
+#include "passwordhasher.h"
+#include "sqlitestore.h"
+#include "worker.h"
+
+#include <QDateTime>
+#include <QFile>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QSslCertificate>
+#include <QSslKey>
+#include <QTimer>
+
+using namespace Qt::StringLiterals;
+
+namespace parley::server {
+
+namespace {
+
+std::optional<QSslConfiguration> loadTls(const ServerConfig &config, QString *error)
+{
+    QFile certFile(config.tlsCertFile);
+    QFile keyFile(config.tlsKeyFile);
+    if (!certFile.open(QIODevice::ReadOnly)) {
+        *error
+            = u"cannot read certificate %1: %2"_s.arg(config.tlsCertFile, certFile.errorString());
+        return std::nullopt;
+    }
+    if (!keyFile.open(QIODevice::ReadOnly)) {
+        *error = u"cannot read private key %1: %2"_s.arg(config.tlsKeyFile, keyFile.errorString());
+        return std::nullopt;
+    }
+    const QList<QSslCertificate> chain = QSslCertificate::fromDevice(&certFile, QSsl::Pem);
+    const QByteArray keyPem = keyFile.readAll();
+    QSslKey key(keyPem, QSsl::Rsa);
+    if (key.isNull())
+        key = QSslKey(keyPem, QSsl::Ec);
+    if (chain.isEmpty() || key.isNull()) {
+        *error = chain.isEmpty() ? u"%1 holds no PEM certificate"_s.arg(config.tlsCertFile)
+                                 : u"%1 holds no usable PEM private key"_s.arg(config.tlsKeyFile);
+        return std::nullopt;
+    }
+    QSslConfiguration tls = QSslConfiguration::defaultConfiguration();
+    tls.setLocalCertificateChain(chain);
+    tls.setPrivateKey(key);
+    tls.setPeerVerifyMode(QSslSocket::VerifyNone); // clients authenticate with passwords/tokens
+    tls.setProtocol(QSsl::TlsV1_2OrLater);
+    return tls;
+}
+
+} // namespace
+
+Server::Server(ServerConfig config, QObject *parent)
+    : QObject(parent)
+    , m_config(std::move(config))
+{ }
+
+Server::~Server()
+{
+    if (!m_stopped)
+        finishShutdown();
+}
+
+bool Server::start(QString *error)
+{
+    m_startedAt = QDateTime::currentMSecsSinceEpoch();
+    m_metrics = std::make_unique<Metrics>();
+    m_metrics->registerProcessMetrics();
+
+    std::optional<QSslConfiguration> tls;
+    if (m_config.useTls()) {
+        tls = loadTls(m_config, error);
+        if (!tls)
+            return false;
+    }
+
+    m_store = std::make_unique<SqliteStore>(m_config.dataDir);
+    if (!m_store->open(error))
+        return false;
+    m_bus = std::make_unique<LocalBus>();
+    if (!m_bus->open(error))
+        return false;
+    m_hasher = std::make_unique<PasswordHasher>();
+    m_service = std::make_unique<ChatService>(
+        m_config, m_store.get(), m_bus.get(), m_hasher.get(), m_metrics.get());
+
+    HttpEndpoints endpoints {
+        [this] { return healthResponse(); }, [this] { return metricsResponse(); }};
+    for (int i = 0; i < m_config.workerThreads; ++i) {
+        auto *thread = new QThread(this);
+        thread->setObjectName(u"parley-io-%1"_s.arg(i));
+        auto *worker = new Worker(m_service.get(), endpoints, tls, i);
+        worker->moveToThread(thread);
+        connect(thread, &QThread::finished, worker, &QObject::deleteLater);
+        connect(worker, &Worker::drained, this, [this] {
+            if (++m_drainedWorkers == m_workers.size())
+                finishShutdown();
+        });
+        thread->start();
+        m_threads.append(thread);
+        m_workers.append(worker);
+    }
+
+    m_listener = new Listener(m_workers, this);
+    m_listener->setMaxPendingConnections(1024);
+    if (!m_listener->listen(m_config.listenAddress, m_config.listenPort)) {
+        *error = u"cannot listen on %1:%2: %3"_s.arg(m_config.listenAddress.toString())
+                     .arg(m_config.listenPort)
+                     .arg(m_listener->errorString());
+        return false;
+    }
+    qCInfo(lcServer) << "node" << m_config.nodeId << "listening on"
+                     << m_config.listenAddress.toString() << m_listener->serverPort() << "with"
+                     << m_config.workerThreads << "socket threads";
+    return true;
+}
+
+quint16 Server::port() const
+{
+    return m_listener ? m_listener->serverPort() : 0;
+}
+
+void Server::shutdown()
+{
+    if (m_stopping)
+        return;
+    m_stopping = true;
+    qCInfo(lcServer) << "shutting down: draining" << (m_service ? m_service->connections() : 0)
+                     << "connections";
+    if (m_listener)
+        m_listener->close();
+    if (m_workers.isEmpty()) {
+        finishShutdown();
+        return;
+    }
+    for (Worker *worker : std::as_const(m_workers))
+        worker->drainLater();
+    QTimer::singleShot(std::chrono::seconds(m_config.drainTimeoutSeconds), this, [this] {
+        if (!m_stopped) {
+            qCWarning(lcServer) << "drain timed out; closing the remaining connections";
+            finishShutdown();
+        }
+    });
+}
+
+void Server::finishShutdown()
+{
+    if (m_stopped)
+        return;
+    m_stopped = true;
+    // Finish queued store work and password hashes first: their callbacks post
+    // to the workers, which must still exist to receive (and then drop) them.
+    if (m_store)
+        m_store->close();
+    m_hasher.reset();
+    for (QThread *thread : std::as_const(m_threads)) {
+        thread->quit();
+        thread->wait();
+    }
+    m_workers.clear();
+    if (m_bus)
+        m_bus->close();
+    m_service.reset();
+    qCInfo(lcServer) << "stopped";
+    Q_EMIT stopped();
+}
+
+QByteArray Server::healthResponse() const
+{
+    const StoreHealth store = m_store->health();
+    const BusHealth bus = m_bus->health();
+    const bool ok = store.ok && bus.ok && !m_stopping;
+    QJsonObject body {
+        {u"status"_s, ok ? u"ok"_s : (m_stopping ? u"stopping"_s : u"degraded"_s)},
+        {u"version"_s, QStringLiteral(PARLEY_VERSION)},
+        {u"node"_s, m_config.nodeId},
+        {u"uptimeSeconds"_s, (QDateTime::currentMSecsSinceEpoch() - m_startedAt) / 1000},
+        {u"connections"_s, m_service ? m_service->connections() : 0},
+        {u"store"_s,
+            QJsonObject {
+                {u"ok"_s, store.ok}, {u"backend"_s, store.backend}, {u"detail"_s, store.detail}}},
+        {u"bus"_s,
+            QJsonObject {
+                {u"ok"_s, bus.ok}, {u"backend"_s, bus.backend}, {u"detail"_s, bus.detail}}},
+    };
+    return HttpRequestParser::response(ok ? 200 : 503, "application/json",
+        QByteArray(QJsonDocument(body).toJson(QJsonDocument::Compact) + '\n'));
+}
+
+QByteArray Server::metricsResponse() const
+{
+    return HttpRequestParser::response(200, Metrics::ContentType, m_metrics->exposition());
+}
+
+} // namespace parley::server

@@ -1,0 +1,62 @@
+// A whole server node: store, bus, workers and listener, started and stopped
+// in the right order. Lives on the main thread.
+#pragma once
+
+#include "serverconfig.h"
+
+#include <QList>
+#include <QObject>
+#include <QThread>
+
+#include <memory>
+
+namespace parley::server {
+
+class Bus;
+class ChatService;
+class Listener;
+class Metrics;
+class PasswordHasher;
+class Store;
+class Worker;
+
+class Server : public QObject
+{
+    Q_OBJECT
+
+public:
+    explicit Server(ServerConfig config, QObject *parent = nullptr);
+    ~Server() override;
+
+    // Opens the store and the bus, starts the workers, binds the port.
+    // On failure returns false with a one-line reason in *error.
+    bool start(QString *error);
+    // Stops accepting, lets sessions finish in-flight writes, closes them with
+    // 1001 and closes the store. Emits stopped() when done.
+    void shutdown();
+    quint16 port() const;
+
+Q_SIGNALS:
+    void stopped();
+
+private:
+    QByteArray healthResponse() const;
+    QByteArray metricsResponse() const;
+    void finishShutdown();
+
+    ServerConfig m_config;
+    std::unique_ptr<Metrics> m_metrics;
+    std::unique_ptr<Store> m_store;
+    std::unique_ptr<Bus> m_bus;
+    std::unique_ptr<PasswordHasher> m_hasher;
+    std::unique_ptr<ChatService> m_service;
+    QList<QThread *> m_threads;
+    QList<Worker *> m_workers;
+    Listener *m_listener = nullptr;
+    int m_drainedWorkers = 0;
+    bool m_stopping = false;
+    bool m_stopped = false;
+    qint64 m_startedAt = 0;
+};
+
+} // namespace parley::server

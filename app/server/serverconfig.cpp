@@ -1,0 +1,281 @@
+#include "serverconfig.h"
+
+#include <QCommandLineParser>
+#include <QFile>
+#include <QFileInfo>
+#include <QHash>
+#include <QSslCertificate>
+#include <QSslKey>
+#include <QThread>
+
+using namespace Qt::StringLiterals;
+
+namespace parley::server {
+
+namespace {
+
+// One row per setting: the flag, its environment variable and its config-file
+// key are derived from one name so they can never drift apart.
+struct Option
+{
+    QString name; // flag without dashes; config key; env PARLEY_<NAME_UPPER>
+    QString valueName; // empty: a boolean switch
+    QString description;
+    bool repeatable = false;
+};
+
+const QList<Option> &options()
+{
+    static const QList<Option> list = {
+        {u"listen"_s, u"HOST:PORT"_s,
+            u"Address and port to listen on (default 127.0.0.1:8443). HTTP (/healthz, /metrics) "
+            "and WebSocket (/ws) share it."_s},
+        {u"data-dir"_s, u"DIR"_s, u"Directory of the embedded store (required)."_s},
+        {u"tls-cert"_s, u"FILE"_s, u"PEM certificate chain; enables TLS (wss://, https://)."_s},
+        {u"tls-key"_s, u"FILE"_s, u"PEM private key of --tls-cert."_s},
+        {u"node-id"_s, u"ID"_s,
+            u"Name of this node in hello frames and /healthz (default: host name)."_s},
+        {u"allow-plaintext"_s, {}, u"Serve ws:// on a non-loopback address without TLS."_s},
+        {u"allowed-origin"_s, u"ORIGIN"_s,
+            u"Accept WebSocket upgrades only from this Origin (repeatable; requests without an "
+            "Origin header, as native clients send, are always accepted)."_s,
+            true},
+        {u"config"_s, u"FILE"_s,
+            u"Read settings from FILE: lines of `key = value`, keys as the flags."_s},
+        {u"threads"_s, u"N"_s, u"Socket event-loop threads (default: one per core)."_s},
+        {u"token-ttl-days"_s, u"DAYS"_s, u"Lifetime of session tokens (default 30)."_s},
+        {u"min-password-length"_s, u"N"_s,
+            u"Shortest password accepted at registration (default 8)."_s},
+        {u"send-burst"_s, u"N"_s, u"Sends a connection may burst (default 200)."_s},
+        {u"send-rate"_s, u"N"_s, u"Sustained sends per second per connection (default 50)."_s},
+        {u"frame-burst"_s, u"N"_s, u"Frames of any kind a connection may burst (default 400)."_s},
+        {u"frame-rate"_s, u"N"_s, u"Sustained frames per second per connection (default 200)."_s},
+        {u"ping-interval"_s, u"SECONDS"_s,
+            u"Ping idle connections this often; drop them after two missed pongs (default 30)."_s},
+        {u"drain-timeout"_s, u"SECONDS"_s,
+            u"On SIGTERM, wait this long for in-flight writes before closing (default 10)."_s},
+    };
+    return list;
+}
+
+QString envName(const QString &name)
+{
+    return u"PARLEY_"_s + name.toUpper().replace(u'-', u'_');
+}
+
+bool parseHostPort(const QString &text, QHostAddress *host, quint16 *port)
+{
+    const qsizetype colon = text.lastIndexOf(u':');
+    if (colon <= 0)
+        return false;
+    QString hostPart = text.left(colon);
+    if (hostPart.startsWith(u'[') && hostPart.endsWith(u']'))
+        hostPart = hostPart.mid(1, hostPart.size() - 2);
+    bool ok = false;
+    const uint p = text.mid(colon + 1).toUInt(&ok);
+    if (!ok || p > 65535)
+        return false;
+    QHostAddress address;
+    if (hostPart == u"localhost"_s)
+        address = QHostAddress::LocalHost;
+    else if (hostPart == u"*"_s || hostPart == u"0.0.0.0"_s)
+        address = QHostAddress::AnyIPv4;
+    else if (!address.setAddress(hostPart))
+        return false;
+    *host = address;
+    *port = quint16(p);
+    return true;
+}
+
+// key -> values, from a `key = value` file. Returns an error line on failure.
+std::optional<QString> readConfigFile(const QString &path, QHash<QString, QStringList> *values)
+{
+    QFile file(path);
+    if (!file.open(QIODevice::ReadOnly | QIODevice::Text))
+        return u"cannot read config file %1: %2"_s.arg(path, file.errorString());
+    int lineNo = 0;
+    while (!file.atEnd()) {
+        ++lineNo;
+        const QString line = QString::fromUtf8(file.readLine()).trimmed();
+        if (line.isEmpty() || line.startsWith(u'#'))
+            continue;
+        const qsizetype eq = line.indexOf(u'=');
+        const QString key = (eq < 0 ? line : line.left(eq)).trimmed();
+        const QString value = eq < 0 ? u"true"_s : line.mid(eq + 1).trimmed();
+        const bool known = std::any_of(
+            options().begin(), options().end(), [&](const Option &o) { return o.name == key; });
+        if (!known || key == u"config"_s)
+            return u"%1:%2: unknown setting '%3'"_s.arg(path).arg(lineNo).arg(key);
+        (*values)[key].append(value);
+    }
+    return std::nullopt;
+}
+
+bool isTrue(const QString &value)
+{
+    const QString v = value.toLower();
+    return v == u"1"_s || v == u"true"_s || v == u"yes"_s || v == u"on"_s;
+}
+
+} // namespace
+
+QString serverHelpText()
+{
+    QString text = u"Usage: parley server [options]\n\n"
+                   "Runs the Parley chat server: WebSocket chat on /ws, /healthz and /metrics over "
+                   "HTTP, all on one port.\n\nOptions:\n"_s;
+    for (const Option &o : options()) {
+        QString flag = u"  --"_s + o.name;
+        if (!o.valueName.isEmpty())
+            flag += u' ' + o.valueName;
+        text += flag.leftJustified(32) + u' ' + o.description + u"\n"_s;
+        text += QString(34, u' ') + u"env: "_s + envName(o.name) + u"\n"_s;
+    }
+    text += u"  -h, --help                       Show this help.\n\n"
+            "Flags win over environment variables, which win over the config file.\n"_s;
+    return text;
+}
+
+ConfigParse parseServerConfig(const QStringList &arguments, const QStringList &environment)
+{
+    ConfigParse result;
+    QCommandLineParser parser;
+    parser.setSingleDashWordOptionMode(QCommandLineParser::ParseAsLongOptions);
+    const QCommandLineOption help(QStringList {u"h"_s, u"help"_s});
+    parser.addOption(help);
+    for (const Option &o : options())
+        parser.addOption(QCommandLineOption(o.name, o.description, o.valueName));
+
+    if (!parser.parse(QStringList {u"parley-server"_s} + arguments)) {
+        result.exitCode = 2;
+        result.output
+            = u"parley server: "_s + parser.errorText() + u" (see parley server --help)"_s;
+        return result;
+    }
+    if (parser.isSet(help)) {
+        result.output = serverHelpText();
+        return result;
+    }
+    if (!parser.positionalArguments().isEmpty()) {
+        result.exitCode = 2;
+        result.output = u"parley server: unexpected argument '%1' (see parley server --help)"_s.arg(
+            parser.positionalArguments().constFirst());
+        return result;
+    }
+
+    QHash<QString, QString> env;
+    for (const QString &entry : environment) {
+        const qsizetype eq = entry.indexOf(u'=');
+        if (eq > 0)
+            env.insert(entry.left(eq), entry.mid(eq + 1));
+    }
+
+    // Lowest precedence first: config file, then environment, then flags.
+    QHash<QString, QStringList> values;
+    QString configPath = parser.value(u"config"_s);
+    if (configPath.isEmpty())
+        configPath = env.value(envName(u"config"_s));
+    if (!configPath.isEmpty()) {
+        if (auto error = readConfigFile(configPath, &values)) {
+            result.exitCode = 2;
+            result.output = u"parley server: "_s + *error;
+            return result;
+        }
+    }
+    for (const Option &o : options()) {
+        const auto it = env.constFind(envName(o.name));
+        if (it != env.constEnd() && !it->isEmpty())
+            values[o.name] = o.repeatable ? it->split(u',', Qt::SkipEmptyParts) : QStringList {*it};
+        if (parser.isSet(o.name))
+            values[o.name]
+                = o.valueName.isEmpty() ? QStringList {u"true"_s} : parser.values(o.name);
+    }
+
+    ServerConfig config;
+    config.configFile = configPath;
+    auto fail = [&](const QString &message) {
+        result.exitCode = 2;
+        result.output = u"parley server: "_s + message;
+        return result;
+    };
+    auto last
+        = [&](const QString &key) { return values.value(key).value(values.value(key).size() - 1); };
+    auto number = [&](const QString &key, double min, double max, auto *out) -> bool {
+        if (!values.contains(key))
+            return true;
+        bool ok = false;
+        const double v = last(key).toDouble(&ok);
+        if (!ok || v < min || v > max)
+            return false;
+        *out = static_cast<std::remove_pointer_t<decltype(out)>>(v);
+        return true;
+    };
+
+    if (values.contains(u"listen"_s)
+        && !parseHostPort(last(u"listen"_s), &config.listenAddress, &config.listenPort))
+        return fail(
+            u"--listen expects HOST:PORT, e.g. 127.0.0.1:8443 or [::1]:8443, not '%1'"_s.arg(
+                last(u"listen"_s)));
+    config.dataDir = last(u"data-dir"_s);
+    if (config.dataDir.isEmpty())
+        return fail(u"--data-dir is required (where the embedded store keeps its file)"_s);
+    config.tlsCertFile = last(u"tls-cert"_s);
+    config.tlsKeyFile = last(u"tls-key"_s);
+    config.nodeId = last(u"node-id"_s);
+    if (config.nodeId.isEmpty())
+        config.nodeId = QSysInfo::machineHostName();
+    config.allowPlaintext
+        = values.contains(u"allow-plaintext"_s) && isTrue(last(u"allow-plaintext"_s));
+    config.allowedOrigins = values.value(u"allowed-origin"_s);
+
+    const bool numbersOk = number(u"threads"_s, 0, 256, &config.workerThreads)
+        && number(u"token-ttl-days"_s, 1, 3650, &config.tokenTtlDays)
+        && number(u"min-password-length"_s, 1, 1024, &config.minPasswordLength)
+        && number(u"send-burst"_s, 1, 1e9, &config.sendBurst)
+        && number(u"send-rate"_s, 0.01, 1e9, &config.sendsPerSecond)
+        && number(u"frame-burst"_s, 1, 1e9, &config.frameBurst)
+        && number(u"frame-rate"_s, 0.01, 1e9, &config.framesPerSecond)
+        && number(u"ping-interval"_s, 1, 3600, &config.pingIntervalSeconds)
+        && number(u"drain-timeout"_s, 0, 3600, &config.drainTimeoutSeconds);
+    if (!numbersOk)
+        return fail(
+            u"a numeric setting is out of range or not a number (see parley server --help)"_s);
+    if (config.workerThreads == 0)
+        config.workerThreads = std::max(1, QThread::idealThreadCount());
+
+    if (auto problem = validateServerConfig(config))
+        return fail(*problem);
+    result.config = config;
+    return result;
+}
+
+std::optional<QString> validateServerConfig(const ServerConfig &config)
+{
+    if (config.tlsCertFile.isEmpty() != config.tlsKeyFile.isEmpty())
+        return u"--tls-cert and --tls-key go together"_s;
+    if (config.useTls()) {
+        QFile cert(config.tlsCertFile);
+        if (!cert.open(QIODevice::ReadOnly))
+            return u"cannot read certificate %1: %2"_s.arg(config.tlsCertFile, cert.errorString());
+        if (QSslCertificate::fromDevice(&cert, QSsl::Pem).isEmpty())
+            return u"%1 holds no PEM certificate"_s.arg(config.tlsCertFile);
+        QFile key(config.tlsKeyFile);
+        if (!key.open(QIODevice::ReadOnly))
+            return u"cannot read private key %1: %2"_s.arg(config.tlsKeyFile, key.errorString());
+        const QByteArray pem = key.readAll();
+        if (QSslKey(pem, QSsl::Rsa).isNull() && QSslKey(pem, QSsl::Ec).isNull()
+            && QSslKey(pem, QSsl::Opaque).isNull())
+            return u"%1 holds no usable PEM private key (RSA or EC)"_s.arg(config.tlsKeyFile);
+    } else if (!config.listenAddress.isLoopback() && !config.allowPlaintext) {
+        return u"refusing plaintext ws:// on %1: give --tls-cert/--tls-key, or --allow-plaintext "
+               "if a TLS proxy sits in front"_s.arg(config.listenAddress.toString());
+    }
+    for (const QString &origin : config.allowedOrigins) {
+        if (!origin.startsWith(u"http://"_s) && !origin.startsWith(u"https://"_s))
+            return u"--allowed-origin expects an origin like https://chat.example.org, not '%1'"_s
+                .arg(origin);
+    }
+    return std::nullopt;
+}
+
+} // namespace parley::server

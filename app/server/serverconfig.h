@@ -1,0 +1,54 @@
+// Configuration of `parley server`: command-line flags, PARLEY_* environment
+// variables and an optional config file (key = value lines), in that order of
+// precedence (flags win).
+#pragma once
+
+#include <QHostAddress>
+#include <QString>
+#include <QStringList>
+
+#include <optional>
+
+namespace parley::server {
+
+struct ServerConfig
+{
+    QHostAddress listenAddress = QHostAddress::LocalHost;
+    quint16 listenPort = 8443;
+    QString dataDir;
+    QString tlsCertFile;
+    QString tlsKeyFile;
+    QString nodeId;
+    bool allowPlaintext = false;
+    QStringList allowedOrigins; // empty: any Origin (native clients send none)
+    QString configFile;
+
+    int workerThreads = 0; // 0: one per core
+    int tokenTtlDays = 30;
+    int minPasswordLength = 8;
+    double sendBurst = 200; // per-connection send token bucket
+    double sendsPerSecond = 50;
+    double frameBurst = 400; // every frame, including sends
+    double framesPerSecond = 200;
+    int pingIntervalSeconds = 30; // an idle connection is pinged, dropped after two misses
+    int drainTimeoutSeconds = 10;
+    int historyLimitCap = 500;
+
+    bool useTls() const { return !tlsCertFile.isEmpty() || !tlsKeyFile.isEmpty(); }
+};
+
+struct ConfigParse
+{
+    std::optional<ServerConfig> config; // nullopt: exit with `exitCode`
+    int exitCode = 0;
+    QString output; // help text or the error, one line
+};
+
+// Parses `arguments` (without the program name and mode), `environment` (e.g.
+// QProcessEnvironment::systemEnvironment().toStringList()).
+ConfigParse parseServerConfig(const QStringList &arguments, const QStringList &environment);
+QString serverHelpText();
+// Checks what can be checked before binding: TLS files readable, plaintext rules.
+std::optional<QString> validateServerConfig(const ServerConfig &config);
+
+} // namespace parley::server

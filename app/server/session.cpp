@@ -1,0 +1,801 @@
+#include "session.h"
+
+#include "chatservice.h"
+#include "codec.h"
+#include "logging.h"
+#include "passwordhasher.h"
+#include "worker.h"
+
+#include <QDateTime>
+#include <QWebSocket>
+
+#include <chrono>
+
+using namespace Qt::StringLiterals;
+using namespace parley::protocol;
+
+namespace parley::server {
+
+namespace {
+
+qint64 nowMs()
+{
+    return QDateTime::currentMSecsSinceEpoch();
+}
+
+qint64 monotonicNs()
+{
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(
+        std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+}
+
+// Frames refused by the frame bucket are themselves metered: a client that keeps
+// sending after being told to slow down (1000 refusals at once, or more than 20
+// a second for long) is closed with 1008. A client flushing a large outbox is
+// slowed down, not cut off.
+constexpr double AbuseBurst = 1000;
+constexpr double AbusePerSecond = 20;
+// Frames held while an authentication is in flight.
+constexpr int MaxHeldFrames = 64;
+constexpr int CloseNormal = 1000;
+constexpr int CloseGoingAway = 1001;
+constexpr int ClosePolicy = 1008;
+
+QString ridOf(const ClientFrame &frame)
+{
+    return std::visit([](const auto &f) { return f.rid; }, frame);
+}
+
+} // namespace
+
+Session::Session(QWebSocket *socket, ChatService *service, Worker *worker, ConnectionId id)
+    : QObject(worker)
+    , m_socket(socket)
+    , m_service(service)
+    , m_worker(worker)
+    , m_id(id)
+    , m_frameBucket(service->config().frameBurst, service->config().framesPerSecond)
+    , m_sendBucket(service->config().sendBurst, service->config().sendsPerSecond)
+    , m_authBucket(10, 0.5)
+    , m_abuseBucket(AbuseBurst, AbusePerSecond)
+{
+    m_socket->setParent(this);
+    m_socket->setMaxAllowedIncomingFrameSize(MaxFrameBytes);
+    m_socket->setMaxAllowedIncomingMessageSize(MaxFrameBytes);
+    connect(m_socket, &QWebSocket::textMessageReceived, this, &Session::onTextMessage);
+    connect(m_socket, &QWebSocket::binaryMessageReceived, this, &Session::onBinaryMessage);
+    connect(m_socket, &QWebSocket::disconnected, this, &Session::onDisconnected);
+    connect(m_socket, &QWebSocket::pong, this, [this] { m_missedPongs = 0; });
+
+    m_pingTimer.setInterval(std::chrono::seconds(service->config().pingIntervalSeconds));
+    connect(&m_pingTimer, &QTimer::timeout, this, &Session::onPingTimer);
+    m_pingTimer.start();
+
+    m_service->connectionOpened();
+    Hello hello;
+    hello.server = m_service->serverName();
+    hello.node = m_service->config().nodeId;
+    sendNow(encode(ServerFrame(hello)));
+}
+
+Session::~Session()
+{
+    m_pingTimer.stop();
+    m_service->bus().unsubscribeAll(m_id);
+    if (m_phase == Phase::Authenticated)
+        m_service->bus().connectionDown(m_user, m_id);
+    m_service->connectionClosed();
+}
+
+template<typename T, typename Fn> Callback<T> Session::onThread(Fn fn)
+{
+    // The worker outlives every session on its thread, so it is a safe target
+    // for the queued call; the session itself is looked up when the call runs.
+    QPointer<Worker> worker = m_worker;
+    const ConnectionId id = m_id;
+    Worker *target = m_worker;
+    return [target, worker, id, fn = std::move(fn)](Result<T> result) mutable {
+        QMetaObject::invokeMethod(
+            target,
+            [worker, id, fn, result = std::move(result)]() mutable {
+                if (Session *session = worker ? worker->session(id) : nullptr)
+                    fn(session, std::move(result));
+            },
+            Qt::QueuedConnection);
+    };
+}
+
+// ---- input -------------------------------------------------------------------
+
+void Session::onTextMessage(const QString &text)
+{
+    m_missedPongs = 0;
+    if (m_closing)
+        return;
+    if (m_phase == Phase::Authenticating) {
+        if (m_held.size() >= MaxHeldFrames) {
+            sendError(
+                {}, ErrorCode::RateLimited, u"too many frames before authentication finished"_s);
+            return;
+        }
+        m_held.append(text);
+        return;
+    }
+    process(text);
+}
+
+void Session::onBinaryMessage(const QByteArray &)
+{
+    m_missedPongs = 0;
+    m_service->frameRejected(ErrorCode::BadRequest);
+    sendError(
+        {}, ErrorCode::BadRequest, u"binary frames are not part of the protocol; send JSON text"_s);
+}
+
+void Session::process(const QString &text)
+{
+    if (m_draining) {
+        sendError({}, ErrorCode::Unavailable, u"the server is shutting down"_s);
+        return;
+    }
+    const QByteArray utf8 = text.toUtf8();
+    if (!m_frameBucket.take(nowMs())) {
+        m_service->frameRejected(ErrorCode::RateLimited);
+        if (!m_abuseBucket.take(nowMs())) {
+            qCInfo(lcServerSession) << "connection" << m_id << "closed for rate-limit abuse";
+            closeWith(ClosePolicy, u"too many frames"_s);
+            return;
+        }
+        const auto decoded = decodeClientFrame(utf8);
+        const QString rid = decoded ? ridOf(decoded.value()) : decoded.error().rid;
+        fillError(openSlot(), rid, ErrorCode::RateLimited, u"too many frames; slow down"_s,
+            m_frameBucket.retryAfterMs(nowMs()));
+        return;
+    }
+
+    const auto decoded = decodeClientFrame(utf8);
+    if (!decoded) {
+        const DecodeError &e = decoded.error();
+        m_service->frameRejected(e.code);
+        const quint64 slot = openSlot();
+        fillError(slot, e.rid, e.code, e.message);
+        return;
+    }
+    dispatch(decoded.value(), openSlot());
+}
+
+void Session::dispatch(const ClientFrame &frame, quint64 slot)
+{
+    const QString rid = ridOf(frame);
+    const bool isAuth = std::holds_alternative<Register>(frame)
+        || std::holds_alternative<Login>(frame) || std::holds_alternative<Resume>(frame);
+    if (isAuth) {
+        if (m_phase == Phase::Authenticated) {
+            fillError(
+                slot, rid, ErrorCode::BadRequest, u"this connection is already authenticated"_s);
+            return;
+        }
+        if (!m_authBucket.take(nowMs())) {
+            fillError(slot, rid, ErrorCode::RateLimited,
+                u"too many sign-in attempts; wait a moment"_s, m_authBucket.retryAfterMs(nowMs()));
+            return;
+        }
+    } else if (m_phase != Phase::Authenticated) {
+        fillError(
+            slot, rid, ErrorCode::Unauthenticated, u"sign in first (register, login or resume)"_s);
+        return;
+    }
+
+    std::visit(
+        [&](const auto &f) {
+            using F = std::decay_t<decltype(f)>;
+            if constexpr (std::is_same_v<F, Register>)
+                handleRegister(f, slot);
+            else if constexpr (std::is_same_v<F, Login>)
+                handleLogin(f, slot);
+            else if constexpr (std::is_same_v<F, Resume>)
+                handleResume(f, slot);
+            else if constexpr (std::is_same_v<F, Logout>)
+                handleLogout(f, slot);
+            else if constexpr (std::is_same_v<F, Send>)
+                handleSend(f, slot);
+            else if constexpr (std::is_same_v<F, ReceiptRequest>)
+                handleReceipt(f, slot);
+            else if constexpr (std::is_same_v<F, SyncRequest>)
+                handleSync(f, slot);
+            else if constexpr (std::is_same_v<F, HistoryRequest>)
+                handleHistory(f, slot);
+            else if constexpr (std::is_same_v<F, TypingRequest>)
+                handleTyping(f, slot);
+            else if constexpr (std::is_same_v<F, Watch>)
+                handleWatch(f, slot);
+            else if constexpr (std::is_same_v<F, UsersRequest>)
+                handleUsers(f, slot);
+            else if constexpr (std::is_same_v<F, SearchRequest>)
+                handleSearch(f, slot);
+        },
+        frame);
+}
+
+// ---- authentication ----------------------------------------------------------
+
+void Session::handleRegister(const Register &frame, quint64 slot)
+{
+    const int minLength = m_service->config().minPasswordLength;
+    if (codePointCount(frame.password) < minLength) {
+        fillError(slot, frame.rid, ErrorCode::BadRequest,
+            u"password: must be at least %1 characters"_s.arg(minLength));
+        return;
+    }
+    m_phase = Phase::Authenticating;
+    m_service->hasher().hash(frame.password, m_worker,
+        [worker = QPointer<Worker>(m_worker), id = m_id, frame, slot](QByteArray hash) {
+            Session *self = worker ? worker->session(id) : nullptr;
+            if (!self)
+                return;
+            if (hash.isEmpty()) {
+                self->authFailed(
+                    slot, {frame.rid, ErrorCode::Internal, u"could not hash the password"_s, {}});
+                return;
+            }
+            NewUser user {frame.user, hash, nowMs()};
+            self->m_service->store().createUser(
+                user, self->onThread<Done>([frame, slot](Session *s, Result<Done> result) {
+                    if (!result) {
+                        if (result.error().code == StoreError::Code::Conflict)
+                            s->authFailed(slot,
+                                {frame.rid, ErrorCode::UserExists,
+                                    u"the name '%1' is taken"_s.arg(frame.user), {}});
+                        else
+                            s->authFailed(slot, s->storeError(frame.rid, result.error()));
+                        return;
+                    }
+                    qCInfo(lcServerAuth) << "registered user" << frame.user;
+                    s->issueToken(frame.rid, frame.user, frame.device, slot);
+                }));
+        });
+}
+
+void Session::handleLogin(const Login &frame, quint64 slot)
+{
+    m_phase = Phase::Authenticating;
+    m_service->store().findUser(
+        frame.user, onThread<UserRecord>([frame, slot](Session *s, Result<UserRecord> result) {
+            const Error wrong {
+                frame.rid, ErrorCode::AuthFailed, u"wrong user name or password"_s, {}};
+            auto verified = [frame, slot, wrong, worker = QPointer<Worker>(s->m_worker),
+                                id = s->m_id](bool ok) {
+                Session *self = worker ? worker->session(id) : nullptr;
+                if (!self)
+                    return;
+                if (ok)
+                    self->issueToken(frame.rid, frame.user, frame.device, slot);
+                else
+                    self->authFailed(slot, wrong);
+            };
+            if (result) {
+                s->m_service->hasher().verify(
+                    frame.password, result.value().passwordHash, s->m_worker, verified);
+            } else if (result.error().code == StoreError::Code::NotFound) {
+                // Same answer and the same time spent as a wrong password.
+                s->m_service->hasher().verifyDummy(frame.password, s->m_worker, verified);
+            } else {
+                s->authFailed(slot, s->storeError(frame.rid, result.error()));
+            }
+        }));
+}
+
+void Session::handleResume(const Resume &frame, quint64 slot)
+{
+    m_phase = Phase::Authenticating;
+    const QByteArray hash = PasswordHasher::tokenHash(frame.token);
+    m_service->store().findToken(hash, nowMs(),
+        onThread<TokenRecord>([frame, slot, hash](Session *s, Result<TokenRecord> result) {
+            if (!result) {
+                if (result.error().code == StoreError::Code::NotFound)
+                    s->authFailed(slot,
+                        {frame.rid, ErrorCode::AuthFailed,
+                            u"this session has expired or was signed out; sign in again"_s, {}});
+                else
+                    s->authFailed(slot, s->storeError(frame.rid, result.error()));
+                return;
+            }
+            const TokenRecord &token = result.value();
+            s->m_tokenHash = hash;
+            s->authenticated(token.user, token.device, frame.token, token.expires, frame.rid, slot);
+        }));
+}
+
+void Session::issueToken(
+    const QString &rid, const QString &user, const QString &device, quint64 slot)
+{
+    const QString token = PasswordHasher::newToken();
+    TokenRecord record {PasswordHasher::tokenHash(token), user, device,
+        nowMs() + qint64(m_service->config().tokenTtlDays) * 24 * 3600 * 1000};
+    m_service->store().createToken(record,
+        onThread<Done>([rid, user, device, token, record, slot](Session *s, Result<Done> result) {
+            if (!result) {
+                s->authFailed(slot, s->storeError(rid, result.error()));
+                return;
+            }
+            s->m_tokenHash = record.tokenHash;
+            s->authenticated(user, device, token, record.expires, rid, slot);
+        }));
+}
+
+void Session::authenticated(const QString &user, const QString &device, const QString &token,
+    qint64 expires, const QString &rid, quint64 slot)
+{
+    if (m_closing)
+        return;
+    m_phase = Phase::Authenticated;
+    m_user = user;
+    m_device = device;
+    qCInfo(lcServerAuth) << "connection" << m_id << "signed in as" << user << "device" << device;
+
+    // Subscribe before answering: anything stored from now on reaches this
+    // connection live, anything before it through sync/history.
+    const QPointer<Worker> worker = m_worker;
+    const ConnectionId id = m_id;
+    m_service->bus().subscribe(
+        userTopic(user), {id, m_worker, [worker, id](const BusEvent &e) {
+                              if (Session *s = worker ? worker->session(id) : nullptr)
+                                  s->deliver(e);
+                          }});
+    m_service->bus().connectionUp(user, id);
+    fill(slot, ServerFrame(Welcome {rid, user, device, token, expires}));
+
+    m_service->store().conversationPeers(
+        user, onThread<QStringList>([](Session *s, Result<QStringList> peers) {
+            if (peers)
+                s->watchPresenceOf(peers.value(), true);
+        }));
+
+    const QList<QString> held = std::exchange(m_held, {});
+    for (const QString &text : held)
+        process(text);
+}
+
+void Session::authFailed(quint64 slot, const Error &error)
+{
+    if (m_closing)
+        return;
+    m_phase = Phase::Anonymous;
+    m_service->frameRejected(error.code);
+    fill(slot, ServerFrame(error));
+    const QList<QString> held = std::exchange(m_held, {});
+    for (const QString &text : held)
+        process(text);
+}
+
+void Session::handleLogout(const Logout &frame, quint64 slot)
+{
+    const QByteArray hash = m_tokenHash;
+    m_service->store().revokeToken(
+        hash, onThread<Done>([frame, slot, hash](Session *s, Result<Done> result) {
+            if (!result) {
+                s->fill(slot, ServerFrame(s->storeError(frame.rid, result.error())));
+                return;
+            }
+            // Every other connection signed in with this token closes too,
+            // on this node and (through the bus) on every other.
+            s->m_service->bus().publish(
+                {BusEvent::Kind::RevokeToken, userTopic(s->m_user), hash, s->m_id});
+            qCInfo(lcServerAuth) << "connection" << s->m_id << "signed out" << s->m_user;
+            s->m_closeAfterFlush = true;
+            s->m_closeCodeAfterFlush = CloseNormal;
+            if (frame.rid.isEmpty())
+                s->fill(slot, QList<QByteArray> {});
+            else
+                s->fill(slot, ServerFrame(Ok {frame.rid}));
+        }));
+}
+
+// ---- chat --------------------------------------------------------------------
+
+void Session::handleSend(const Send &frame, quint64 slot)
+{
+    if (frame.to == m_user) {
+        fillError(
+            slot, frame.rid, ErrorCode::BadRequest, u"to: you cannot send a message to yourself"_s);
+        return;
+    }
+    if (!m_sendBucket.take(nowMs())) {
+        m_service->frameRejected(ErrorCode::RateLimited);
+        fillError(slot, frame.rid, ErrorCode::RateLimited, u"too many messages; slow down"_s,
+            m_sendBucket.retryAfterMs(nowMs()));
+        return;
+    }
+    for (Slot &s : m_slots) {
+        if (s.number == slot)
+            s.ackStartNs = monotonicNs();
+    }
+    SendRequest request {m_user, frame.to, frame.cid, frame.body, nowMs()};
+    ChatService *service = m_service;
+    const ConnectionId sender = m_id;
+    auto reply = onThread<StoredSend>([frame, slot](Session *s, Result<StoredSend> result) {
+        if (!result) {
+            if (result.error().code == StoreError::Code::NotFound)
+                s->fillError(slot, frame.rid, ErrorCode::NotFound,
+                    u"to: there is no user named '%1'"_s.arg(frame.to));
+            else
+                s->fill(slot, ServerFrame(s->storeError(frame.rid, result.error())));
+            return;
+        }
+        const Message &m = result.value().message;
+        if (m.seq == 1 && !result.value().duplicate)
+            s->watchPresenceOf({frame.to}, true);
+        s->fill(slot,
+            ServerFrame(Ack {frame.rid, frame.cid, m.conv, m.seq, m.ts, result.value().duplicate}));
+    });
+    // The fan-out runs on the store thread before the ack hops back, so msg
+    // frames leave in commit (= seq) order.
+    m_service->store().appendMessage(request, [service, sender, reply](Result<StoredSend> result) {
+        if (result) {
+            if (result.value().duplicate) {
+                service->messageDuplicate();
+            } else {
+                service->messageStored();
+                service->fanOut(result.value().message, sender);
+            }
+        }
+        reply(std::move(result));
+    });
+}
+
+void Session::handleReceipt(const ReceiptRequest &frame, quint64 slot)
+{
+    const auto members = conversationMembers(frame.conv);
+    if (!members || (members->first != m_user && members->second != m_user)) {
+        fillError(slot, frame.rid, ErrorCode::Forbidden,
+            u"conv: you are not part of this conversation"_s);
+        return;
+    }
+    const QString peer = members->first == m_user ? members->second : members->first;
+    ReceiptUpdate update {m_user, frame.conv, frame.kind, frame.upTo};
+    m_service->store().updateReceipt(update,
+        onThread<ReceiptOutcome>([frame, slot, peer](Session *s, Result<ReceiptOutcome> result) {
+            if (!result) {
+                s->fill(slot, ServerFrame(s->storeError(frame.rid, result.error())));
+                return;
+            }
+            const ReceiptOutcome &outcome = result.value();
+            if (outcome.advanced) {
+                const qint64 upTo
+                    = frame.kind == ReceiptKind::Read ? outcome.read : outcome.delivered;
+                const QByteArray payload
+                    = encode(ServerFrame(ReceiptEvent {frame.conv, s->m_user, frame.kind, upTo}));
+                s->m_service->bus().publish({BusEvent::Kind::Frame, userTopic(peer), payload, 0});
+                s->m_service->bus().publish(
+                    {BusEvent::Kind::Frame, userTopic(s->m_user), payload, s->m_id});
+            }
+            if (frame.rid.isEmpty())
+                s->fill(slot, QList<QByteArray> {});
+            else
+                s->fill(slot, ServerFrame(Ok {frame.rid}));
+        }));
+}
+
+void Session::handleSync(const SyncRequest &frame, quint64 slot)
+{
+    m_service->store().conversations(m_user,
+        onThread<QList<ConversationSummary>>(
+            [frame, slot](Session *s, Result<QList<ConversationSummary>> result) {
+                if (!result)
+                    s->fill(slot, ServerFrame(s->storeError(frame.rid, result.error())));
+                else
+                    s->fill(slot, ServerFrame(Conversations {frame.rid, result.value()}));
+            }));
+}
+
+void Session::handleHistory(const HistoryRequest &frame, quint64 slot)
+{
+    const auto members = conversationMembers(frame.conv);
+    if (!members || (members->first != m_user && members->second != m_user)) {
+        fillError(slot, frame.rid, ErrorCode::Forbidden,
+            u"conv: you are not part of this conversation"_s);
+        return;
+    }
+    HistoryQuery query {frame.conv, frame.after, frame.before,
+        std::min(frame.limit, m_service->config().historyLimitCap)};
+    m_service->store().history(
+        query, onThread<HistorySlice>([frame, slot](Session *s, Result<HistorySlice> result) {
+            if (!result) {
+                s->fill(slot, ServerFrame(s->storeError(frame.rid, result.error())));
+                return;
+            }
+            s->fill(slot,
+                ServerFrame(HistoryPage {
+                    frame.rid, frame.conv, result.value().messages, result.value().more}));
+        }));
+}
+
+void Session::handleTyping(const TypingRequest &frame, quint64 slot)
+{
+    if (frame.to == m_user) {
+        fillError(slot, frame.rid, ErrorCode::BadRequest, u"to: you cannot type to yourself"_s);
+        return;
+    }
+    // At most one typing frame per second per peer; the rest are dropped
+    // silently (the one silent drop the protocol allows).
+    const qint64 now = nowMs();
+    const qint64 last = m_lastTypingMs.value(frame.to, 0);
+    if (now - last >= 1000) {
+        if (m_lastTypingMs.size() > 1024)
+            m_lastTypingMs.clear();
+        m_lastTypingMs.insert(frame.to, now);
+        m_service->bus().publish({BusEvent::Kind::Frame, userTopic(frame.to),
+            encode(ServerFrame(TypingEvent {m_user, frame.state})), 0});
+    }
+    if (frame.rid.isEmpty())
+        fill(slot, QList<QByteArray> {});
+    else
+        fill(slot, ServerFrame(Ok {frame.rid}));
+}
+
+void Session::handleWatch(const Watch &frame, quint64 slot)
+{
+    // The current presence of each watched user, then the ok.
+    QStringList users;
+    for (const QString &user : frame.users) {
+        if (user != m_user)
+            users.append(user);
+    }
+    for (const QString &user : std::as_const(users)) {
+        const QString topic = presenceTopic(user);
+        if (m_presenceTopics.contains(topic))
+            continue;
+        if (m_presenceTopics.size() >= 4 * MaxWatchUsers) {
+            fillError(slot, frame.rid, ErrorCode::BadRequest, u"users: watching too many users"_s);
+            return;
+        }
+        m_presenceTopics.insert(topic);
+        const QPointer<Worker> worker = m_worker;
+        const ConnectionId id = m_id;
+        m_service->bus().subscribe(
+            topic, {id, m_worker, [worker, id](const BusEvent &e) {
+                        if (Session *s = worker ? worker->session(id) : nullptr)
+                            s->deliver(e);
+                    }});
+    }
+    const QPointer<Worker> worker = m_worker;
+    const ConnectionId id = m_id;
+    m_service->bus().onlineUsers(
+        users, m_worker, [worker, id, users, frame, slot](QHash<QString, bool> online) {
+            Session *s = worker ? worker->session(id) : nullptr;
+            if (!s)
+                return;
+            s->m_service->store().lastSeen(users,
+                s->onThread<QHash<QString, qint64>>(
+                    [users, online, frame, slot](Session *s, Result<QHash<QString, qint64>> seen) {
+                        QList<QByteArray> frames;
+                        for (const QString &user : users) {
+                            PresenceEvent p {user,
+                                online.value(user) ? PresenceState::Online : PresenceState::Offline,
+                                {}};
+                            if (p.state == PresenceState::Offline && seen
+                                && seen.value().contains(user))
+                                p.lastSeen = seen.value().value(user);
+                            frames.append(encode(ServerFrame(p)));
+                        }
+                        if (!frame.rid.isEmpty())
+                            frames.append(encode(ServerFrame(Ok {frame.rid})));
+                        s->fill(slot, frames);
+                    }));
+        });
+}
+
+void Session::watchPresenceOf(const QStringList &peers, bool announce)
+{
+    QStringList fresh;
+    for (const QString &peer : peers) {
+        const QString topic = presenceTopic(peer);
+        if (peer == m_user || m_presenceTopics.contains(topic))
+            continue;
+        m_presenceTopics.insert(topic);
+        fresh.append(peer);
+        const QPointer<Worker> worker = m_worker;
+        const ConnectionId id = m_id;
+        m_service->bus().subscribe(
+            topic, {id, m_worker, [worker, id](const BusEvent &e) {
+                        if (Session *s = worker ? worker->session(id) : nullptr)
+                            s->deliver(e);
+                    }});
+    }
+    if (!announce || fresh.isEmpty())
+        return;
+    const QPointer<Worker> worker = m_worker;
+    const ConnectionId id = m_id;
+    m_service->bus().onlineUsers(fresh, m_worker, [worker, id, fresh](QHash<QString, bool> online) {
+        Session *s = worker ? worker->session(id) : nullptr;
+        if (!s)
+            return;
+        s->m_service->store().lastSeen(fresh,
+            s->onThread<QHash<QString, qint64>>([fresh, online](Session *s,
+                                                    Result<QHash<QString, qint64>> seen) {
+                for (const QString &user : fresh) {
+                    PresenceEvent p {user,
+                        online.value(user) ? PresenceState::Online : PresenceState::Offline, {}};
+                    if (p.state == PresenceState::Offline && seen && seen.value().contains(user))
+                        p.lastSeen = seen.value().value(user);
+                    s->sendNow(encode(ServerFrame(p)));
+                }
+            }));
+    });
+}
+
+void Session::handleUsers(const UsersRequest &frame, quint64 slot)
+{
+    const QString self = m_user;
+    m_service->store().listUsers(frame.prefix, frame.limit + 1,
+        onThread<QStringList>([frame, slot, self](Session *s, Result<QStringList> result) {
+            if (!result) {
+                s->fill(slot, ServerFrame(s->storeError(frame.rid, result.error())));
+                return;
+            }
+            QStringList names = result.value();
+            names.removeAll(self);
+            while (names.size() > frame.limit)
+                names.removeLast();
+            const QPointer<Worker> worker = s->m_worker;
+            const ConnectionId id = s->m_id;
+            s->m_service->bus().onlineUsers(
+                names, s->m_worker, [worker, id, names, frame, slot](QHash<QString, bool> online) {
+                    Session *s = worker ? worker->session(id) : nullptr;
+                    if (!s)
+                        return;
+                    UsersPage page {frame.rid, {}};
+                    for (const QString &name : names)
+                        page.users.append({name,
+                            online.value(name) ? PresenceState::Online : PresenceState::Offline});
+                    s->fill(slot, ServerFrame(page));
+                });
+        }));
+}
+
+void Session::handleSearch(const SearchRequest &frame, quint64 slot)
+{
+    fillError(slot, frame.rid, ErrorCode::Unavailable,
+        u"search is not available on this server version"_s);
+}
+
+// ---- bus events ----------------------------------------------------------------
+
+void Session::deliver(const BusEvent &event)
+{
+    if (m_phase != Phase::Authenticated)
+        return;
+    switch (event.kind) {
+    case BusEvent::Kind::Frame:
+        sendNow(event.payload);
+        break;
+    case BusEvent::Kind::RevokeToken:
+        if (event.payload == m_tokenHash)
+            closeWith(CloseNormal, u"signed out"_s);
+        break;
+    case BusEvent::Kind::WatchPresence:
+        watchPresenceOf({QString::fromUtf8(event.payload)}, true);
+        break;
+    }
+}
+
+// ---- output --------------------------------------------------------------------
+
+quint64 Session::openSlot()
+{
+    m_slots.push_back({m_nextSlot, false, {}, 0});
+    return m_nextSlot++;
+}
+
+void Session::fill(quint64 slot, QList<QByteArray> frames)
+{
+    for (Slot &s : m_slots) {
+        if (s.number == slot) {
+            s.filled = true;
+            s.frames = std::move(frames);
+            break;
+        }
+    }
+    flush();
+}
+
+void Session::fill(quint64 slot, const ServerFrame &frame)
+{
+    fill(slot, QList<QByteArray> {encode(frame)});
+}
+
+void Session::fillError(quint64 slot, const QString &rid, ErrorCode code, const QString &message,
+    std::optional<qint64> retryAfterMs)
+{
+    fill(slot, ServerFrame(Error {rid, code, message, retryAfterMs}));
+}
+
+void Session::flush()
+{
+    while (!m_slots.empty() && m_slots.front().filled) {
+        Slot slot = std::move(m_slots.front());
+        m_slots.pop_front();
+        for (const QByteArray &frame : std::as_const(slot.frames))
+            sendNow(frame);
+        if (slot.ackStartNs)
+            m_service->ackLatency(monotonicNs() - slot.ackStartNs);
+    }
+    if (m_slots.empty()) {
+        if (m_closeAfterFlush)
+            closeWith(m_closeCodeAfterFlush, u"signed out"_s);
+        else if (m_draining)
+            closeWith(CloseGoingAway, u"server shutting down"_s);
+    }
+}
+
+void Session::sendNow(const QByteArray &frame)
+{
+    if (m_closing || !m_socket->isValid())
+        return;
+    m_socket->sendTextMessage(QString::fromUtf8(frame));
+}
+
+void Session::sendError(const QString &rid, ErrorCode code, const QString &message)
+{
+    sendNow(encode(ServerFrame(Error {rid, code, message, {}})));
+}
+
+Error Session::storeError(const QString &rid, const StoreError &error) const
+{
+    switch (error.code) {
+    case StoreError::Code::NotFound:
+        return {rid, ErrorCode::NotFound, u"not found"_s, {}};
+    case StoreError::Code::Conflict:
+        return {rid, ErrorCode::BadRequest, u"conflicting request"_s, {}};
+    case StoreError::Code::Unavailable:
+        return {rid, ErrorCode::Unavailable,
+            u"the message store is unavailable; try again shortly"_s, 1000};
+    case StoreError::Code::Internal:
+        break;
+    }
+    qCWarning(lcServerSession) << "internal store error:" << error.message;
+    return {rid, ErrorCode::Internal, u"internal server error"_s, {}};
+}
+
+// ---- lifecycle -----------------------------------------------------------------
+
+void Session::drain()
+{
+    if (m_closing)
+        return;
+    m_draining = true;
+    if (m_slots.empty())
+        closeWith(CloseGoingAway, u"server shutting down"_s);
+}
+
+void Session::closeWith(int closeCode, const QString &reason)
+{
+    if (m_closing)
+        return;
+    m_closing = true;
+    m_draining = false;
+    m_closeAfterFlush = false;
+    m_pingTimer.stop();
+    m_service->bus().unsubscribeAll(m_id);
+    m_socket->close(QWebSocketProtocol::CloseCode(closeCode), reason);
+}
+
+void Session::onPingTimer()
+{
+    if (m_missedPongs >= 2) {
+        qCInfo(lcServerSession) << "connection" << m_id << "missed two pongs; dropping it";
+        m_socket->abort();
+        return;
+    }
+    ++m_missedPongs;
+    m_socket->ping();
+}
+
+void Session::onDisconnected()
+{
+    m_pingTimer.stop();
+    Q_EMIT finished(m_id);
+}
+
+} // namespace parley::server

@@ -1,0 +1,130 @@
+// One client connection: authentication, then the chat protocol. Lives on a
+// worker thread. Replies leave in the order their requests arrived, whatever
+// order the store, the bus or the password hasher answer in.
+#pragma once
+
+#include "bus.h"
+#include "frames.h"
+#include "store.h"
+#include "tokenbucket.h"
+
+#include <QByteArray>
+#include <QHash>
+#include <QList>
+#include <QObject>
+#include <QPointer>
+#include <QSet>
+#include <QTimer>
+
+#include <deque>
+#include <memory>
+
+class QWebSocket;
+
+namespace parley::server {
+
+class ChatService;
+class Worker;
+
+class Session : public QObject
+{
+    Q_OBJECT
+
+public:
+    Session(QWebSocket *socket, ChatService *service, Worker *worker, ConnectionId id);
+    ~Session() override;
+
+    ConnectionId id() const { return m_id; }
+    void deliver(const BusEvent &event);
+    // Server shutdown: stop taking requests, close with 1001 once the replies
+    // of requests already taken (writes in flight) have been sent.
+    void drain();
+
+Q_SIGNALS:
+    void finished(parley::server::ConnectionId id);
+
+private:
+    enum class Phase { Anonymous, Authenticating, Authenticated };
+
+    // A reply slot: requests get one each, in arrival order; frames are written
+    // only when every earlier slot is filled.
+    struct Slot
+    {
+        quint64 number = 0;
+        bool filled = false;
+        QList<QByteArray> frames;
+        qint64 ackStartNs = 0; // a send: when it arrived (for the ack latency histogram)
+    };
+
+    void onTextMessage(const QString &text);
+    void onBinaryMessage(const QByteArray &data);
+    void onDisconnected();
+    void onPingTimer();
+    void process(const QString &text);
+    void dispatch(const protocol::ClientFrame &frame, quint64 slot);
+
+    void handleRegister(const protocol::Register &frame, quint64 slot);
+    void handleLogin(const protocol::Login &frame, quint64 slot);
+    void handleResume(const protocol::Resume &frame, quint64 slot);
+    void handleLogout(const protocol::Logout &frame, quint64 slot);
+    void handleSend(const protocol::Send &frame, quint64 slot);
+    void handleReceipt(const protocol::ReceiptRequest &frame, quint64 slot);
+    void handleSync(const protocol::SyncRequest &frame, quint64 slot);
+    void handleHistory(const protocol::HistoryRequest &frame, quint64 slot);
+    void handleTyping(const protocol::TypingRequest &frame, quint64 slot);
+    void handleWatch(const protocol::Watch &frame, quint64 slot);
+    void handleUsers(const protocol::UsersRequest &frame, quint64 slot);
+    void handleSearch(const protocol::SearchRequest &frame, quint64 slot);
+
+    void issueToken(const QString &rid, const QString &user, const QString &device, quint64 slot);
+    void authenticated(const QString &user, const QString &device, const QString &token,
+        qint64 expires, const QString &rid, quint64 slot);
+    void authFailed(quint64 slot, const protocol::Error &error);
+    void watchPresenceOf(const QStringList &users, bool announce);
+
+    quint64 openSlot();
+    void fill(quint64 slot, QList<QByteArray> frames);
+    void fill(quint64 slot, const protocol::ServerFrame &frame);
+    void fillError(quint64 slot, const QString &rid, protocol::ErrorCode code,
+        const QString &message, std::optional<qint64> retryAfterMs = std::nullopt);
+    void flush();
+    void sendNow(const QByteArray &frame);
+    void sendError(const QString &rid, protocol::ErrorCode code, const QString &message);
+    void closeWith(int closeCode, const QString &reason);
+    bool hasPendingSlots() const { return !m_slots.empty(); }
+    protocol::Error storeError(const QString &rid, const StoreError &error) const;
+
+    // Wraps a store callback: runs `fn` on this session's thread, and only if
+    // the session still exists by then.
+    template<typename T, typename Fn> Callback<T> onThread(Fn fn);
+
+    QWebSocket *m_socket;
+    ChatService *m_service;
+    Worker *m_worker;
+    ConnectionId m_id;
+    Phase m_phase = Phase::Anonymous;
+    bool m_closing = false; // close sent or being sent: nothing more goes out
+    bool m_draining = false;
+    bool m_closeAfterFlush = false;
+    int m_closeCodeAfterFlush = 1000;
+
+    QString m_user;
+    QString m_device;
+    QByteArray m_tokenHash;
+
+    std::deque<Slot> m_slots;
+    quint64 m_nextSlot = 1;
+    QList<QString> m_held; // frames that arrived while authenticating
+
+    TokenBucket m_frameBucket;
+    TokenBucket m_sendBucket;
+    TokenBucket m_authBucket;
+    TokenBucket m_abuseBucket;
+    QHash<QString, qint64> m_lastTypingMs;
+    QSet<QString> m_presenceTopics;
+
+    QTimer m_pingTimer;
+    int m_missedPongs = 0;
+};
+
+} // namespace parley::server

@@ -1,0 +1,829 @@
+// SqliteStore: the embedded Store.
+//
+// Schema (version = PRAGMA user_version; kMigrations upgrades one version per
+// entry, each in its own transaction; append entries, never edit old ones):
+//   users(name TEXT PK, password_hash BLOB, created_at, last_seen NULL)     WITHOUT ROWID
+//   tokens(token_hash BLOB PK, user -> users, device, expires, revoked 0|1)  WITHOUT ROWID
+//   conversations(conv TEXT PK "a:b", user_a < user_b -> users, last_seq, last_ts,
+//                 a_delivered, a_read, b_delivered, b_read)  WITHOUT ROWID, indexed by
+//                 user_a and by user_b (not by last_ts, which changes on every send)
+//   messages(id INTEGER PK, conv -> conversations, seq, sender, recipient, cid, body, ts)
+//                 UNIQUE(conv, seq) serves history, UNIQUE(sender, cid) is the
+//                 idempotency key. A rowid table on purpose: bodies can be large, and
+//                 an FTS5 external-content index (search) needs an integer rowid.
+//
+// Concurrency: one store thread owns the only connection. It drains the whole
+// queue into one BEGIN IMMEDIATE ... COMMIT (group commit), runs each write in
+// its own SAVEPOINT so a failing operation rolls back alone, and calls the
+// callbacks only after COMMIT, in submission order.
+#include "sqlitestore.h"
+
+#include "logging.h"
+
+#include <QDir>
+#include <QFile>
+#include <QSqlDatabase>
+#include <QSqlError>
+#include <QSqlQuery>
+#include <QThread>
+#include <QVariant>
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <filesystem>
+#include <optional>
+#include <span>
+#include <unordered_map>
+
+using namespace Qt::StringLiterals;
+
+namespace parley::server {
+
+namespace {
+
+constexpr QStringView kSchemaV1[] = {
+    u"CREATE TABLE users (name TEXT PRIMARY KEY NOT NULL, password_hash BLOB NOT NULL,"
+    u" created_at INTEGER NOT NULL, last_seen INTEGER) WITHOUT ROWID",
+    u"CREATE TABLE tokens (token_hash BLOB PRIMARY KEY NOT NULL,"
+    u" user TEXT NOT NULL REFERENCES users(name), device TEXT NOT NULL,"
+    u" expires INTEGER NOT NULL, revoked INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID",
+    u"CREATE INDEX tokens_by_user ON tokens(user)",
+    u"CREATE TABLE conversations (conv TEXT PRIMARY KEY NOT NULL,"
+    u" user_a TEXT NOT NULL REFERENCES users(name), user_b TEXT NOT NULL REFERENCES users(name),"
+    u" last_seq INTEGER NOT NULL DEFAULT 0, last_ts INTEGER NOT NULL DEFAULT 0,"
+    u" a_delivered INTEGER NOT NULL DEFAULT 0, a_read INTEGER NOT NULL DEFAULT 0,"
+    u" b_delivered INTEGER NOT NULL DEFAULT 0, b_read INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID",
+    u"CREATE INDEX conversations_by_a ON conversations(user_a)",
+    u"CREATE INDEX conversations_by_b ON conversations(user_b)",
+    u"CREATE TABLE messages (id INTEGER PRIMARY KEY,"
+    u" conv TEXT NOT NULL REFERENCES conversations(conv), seq INTEGER NOT NULL,"
+    u" sender TEXT NOT NULL, recipient TEXT NOT NULL, cid TEXT NOT NULL, body TEXT NOT NULL,"
+    u" ts INTEGER NOT NULL, UNIQUE (conv, seq))",
+    u"CREATE UNIQUE INDEX messages_by_sender_cid ON messages(sender, cid)",
+};
+
+constexpr std::array<std::span<const QStringView>, 1> kMigrations = {kSchemaV1};
+
+constexpr qint64 kMaxHistory = 1000;
+constexpr qint64 kMaxUsers = 1000;
+
+// Prepared once per connection and cached by address, so each must stay a
+// distinct constant.
+namespace Sql {
+constexpr QStringView Begin = u"BEGIN IMMEDIATE"; // takes the write lock up front: no deadlock
+constexpr QStringView BeginRead = u"BEGIN"; // a batch of reads only: no write lock needed
+constexpr QStringView Commit = u"COMMIT";
+constexpr QStringView Rollback = u"ROLLBACK";
+constexpr QStringView Savepoint = u"SAVEPOINT task";
+constexpr QStringView Release = u"RELEASE task";
+constexpr QStringView RollbackTo = u"ROLLBACK TO task";
+constexpr QStringView InsertUser = u"INSERT INTO users (name, password_hash, created_at)"
+                                   u" VALUES (?, ?, ?) ON CONFLICT DO NOTHING";
+constexpr QStringView FindUser = u"SELECT password_hash, last_seen FROM users WHERE name = ?";
+// A range, not LIKE: '_' and '%' are valid in names. char(0x10FFFF) sorts last.
+constexpr QStringView ListUsers = u"SELECT name FROM users WHERE name >= ?"
+                                  u" AND name < ? || char(1114111) ORDER BY name LIMIT ?";
+constexpr QStringView FindUsers = u"SELECT name FROM users WHERE name IN (?, ?)";
+constexpr QStringView SetLastSeen = u"UPDATE users SET last_seen = ? WHERE name = ?";
+constexpr QStringView LastSeen
+    = u"SELECT last_seen FROM users WHERE name = ? AND last_seen IS NOT NULL";
+constexpr QStringView InsertToken = u"INSERT INTO tokens (token_hash, user, device, expires)"
+                                    u" VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING";
+constexpr QStringView FindToken = u"SELECT user, device, expires FROM tokens"
+                                  u" WHERE token_hash = ? AND revoked = 0 AND expires > ?";
+constexpr QStringView RevokeToken = u"UPDATE tokens SET revoked = 1 WHERE token_hash = ?";
+constexpr QStringView FindByCid
+    = u"SELECT conv, seq, recipient, body, ts FROM messages WHERE sender = ? AND cid = ?";
+constexpr QStringView BumpConversation = u"UPDATE conversations SET last_seq = last_seq + 1,"
+                                         u" last_ts = ? WHERE conv = ? RETURNING last_seq";
+constexpr QStringView InsertConversation = u"INSERT INTO conversations"
+                                           u" (conv, user_a, user_b, last_seq, last_ts)"
+                                           u" VALUES (?, ?, ?, 1, ?)";
+constexpr QStringView InsertMessage = u"INSERT INTO messages"
+                                      u" (conv, seq, sender, recipient, cid, body, ts)"
+                                      u" VALUES (?, ?, ?, ?, ?, ?, ?)";
+constexpr QStringView FindConversation
+    = u"SELECT user_a, user_b, last_seq, a_delivered, a_read, b_delivered, b_read"
+      u" FROM conversations WHERE conv = ?";
+constexpr QStringView SetReceiptsA
+    = u"UPDATE conversations SET a_delivered = ?, a_read = ? WHERE conv = ?";
+constexpr QStringView SetReceiptsB
+    = u"UPDATE conversations SET b_delivered = ?, b_read = ? WHERE conv = ?";
+constexpr QStringView ListConversations
+    = u"SELECT conv, user_a, user_b, last_seq, last_ts, a_delivered, a_read, b_delivered, b_read"
+      u" FROM conversations WHERE user_a = ? UNION ALL"
+      u" SELECT conv, user_a, user_b, last_seq, last_ts, a_delivered, a_read, b_delivered, b_read"
+      u" FROM conversations WHERE user_b = ? ORDER BY last_ts DESC, conv";
+constexpr QStringView HistoryRange = u"SELECT seq, sender, recipient, cid, body, ts FROM messages"
+                                     u" WHERE conv = ? AND seq BETWEEN ? AND ? ORDER BY seq";
+constexpr QStringView Peers = u"SELECT user_b FROM conversations WHERE user_a = ?"
+                              u" UNION SELECT user_a FROM conversations WHERE user_b = ?";
+} // namespace Sql
+
+// Busy, locked, out of memory, read-only, I/O error, disk full, cannot open:
+// the backend is unwell rather than the request wrong, so callers may retry.
+StoreError fromSqlError(const QSqlError &error)
+{
+    bool numeric = false;
+    const int primary = error.nativeErrorCode().toInt(&numeric) & 0xff;
+    const bool transient = numeric
+        && (primary == 5 || primary == 6 || primary == 7 || primary == 8 || primary == 10
+            || primary == 13 || primary == 14);
+    return StoreError {
+        transient ? StoreError::Code::Unavailable : StoreError::Code::Internal, error.text()};
+}
+
+// "a:b" with the names sorted, as in PROTOCOL.md (kept local: no link dependency).
+QString conversationKey(const QString &a, const QString &b)
+{
+    return a < b ? a + u':' + b : b + u':' + a;
+}
+
+QString prepareDataDir(const QString &dir)
+{
+    std::error_code ec;
+    std::filesystem::create_directories(std::filesystem::path(dir.toStdU16String()), ec);
+    if (ec)
+        return u"data dir "_s + dir + u" cannot be created: "_s
+            + QString::fromStdString(ec.message());
+    // Catches read-only mounts and permissions even when running as root.
+    QFile probe(QDir(dir).filePath(u".parley-write-probe"_s));
+    if (!probe.open(QIODevice::WriteOnly))
+        return u"data dir "_s + dir + u" is not writable: "_s + probe.errorString();
+    probe.close();
+    probe.remove();
+    return {};
+}
+
+} // namespace
+
+// ---- the store thread's connection ------------------------------------------
+
+class SqliteStore::Connection
+{
+public:
+    explicit Connection(QString name)
+        : m_name(std::move(name))
+    { }
+    ~Connection()
+    {
+        m_statements.clear(); // queries go before the connection they use
+        if (m_db.isValid())
+            m_db.close();
+        m_db = QSqlDatabase();
+        QSqlDatabase::removeDatabase(m_name);
+    }
+    Q_DISABLE_COPY_MOVE(Connection)
+
+    QString open(const QString &path, int busyTimeoutMs);
+
+    bool exec(QStringView sql, std::initializer_list<QVariant> values = {})
+    {
+        QSqlQuery *query = run(sql, values);
+        if (query)
+            query->finish();
+        return query;
+    }
+
+    template<typename Row>
+    bool select(QStringView sql, std::initializer_list<QVariant> values, Row &&row)
+    {
+        QSqlQuery *query = run(sql, values);
+        if (!query)
+            return false;
+        while (query->next())
+            row(*query);
+        const QSqlError error = query->lastError();
+        query->finish(); // resets the statement so it holds no read snapshot
+        if (error.isValid())
+            m_error = fromSqlError(error);
+        return !error.isValid();
+    }
+
+    Result<QStringList> strings(QStringView sql, std::initializer_list<QVariant> values)
+    {
+        QStringList column;
+        if (!select(sql, values, [&](const QSqlQuery &q) { column.append(q.value(0).toString()); }))
+            return m_error;
+        return column;
+    }
+
+    int changes() const { return m_changes; } // rows written by the last exec()
+    const StoreError &error() const { return m_error; }
+
+private:
+    QSqlQuery *run(QStringView sql, std::initializer_list<QVariant> values)
+    {
+        auto it = m_statements.find(sql.data());
+        if (it == m_statements.end()) {
+            QSqlQuery query(m_db);
+            query.setForwardOnly(true);
+            if (!query.prepare(sql.toString())) {
+                m_error = fromSqlError(query.lastError());
+                return nullptr;
+            }
+            it = m_statements.emplace(sql.data(), std::move(query)).first;
+        }
+        QSqlQuery &query = it->second;
+        int index = 0;
+        for (const QVariant &value : values) {
+            // Qt binds a null QString as SQL NULL; the text columns here are NOT NULL.
+            const bool nullText = value.typeId() == QMetaType::QString
+                && static_cast<const QString *>(value.constData())->isNull();
+            query.bindValue(index++, nullText ? QVariant(u""_s) : value);
+        }
+        if (!query.exec()) {
+            m_error = fromSqlError(query.lastError());
+            query.finish();
+            return nullptr;
+        }
+        m_changes = query.numRowsAffected();
+        return &query;
+    }
+
+    // One-off statements (pragmas, migrations); `first` receives the first value.
+    bool raw(const QString &sql, QVariant *first = nullptr)
+    {
+        QSqlQuery query(m_db);
+        if (!query.exec(sql)) {
+            m_error = fromSqlError(query.lastError());
+            return false;
+        }
+        if (first)
+            *first = query.next() ? query.value(0) : QVariant();
+        return true;
+    }
+
+    QString migrate();
+
+    const QString m_name;
+    QSqlDatabase m_db;
+    std::unordered_map<const void *, QSqlQuery> m_statements; // keyed by the Sql:: constant
+    StoreError m_error;
+    int m_changes = 0;
+};
+
+QString SqliteStore::Connection::open(const QString &path, int busyTimeoutMs)
+{
+    m_db = QSqlDatabase::addDatabase(u"QSQLITE"_s, m_name);
+    if (!m_db.isValid())
+        return u"the Qt SQLite driver (QSQLITE) is not available"_s;
+    m_db.setDatabaseName(path);
+    if (!m_db.open())
+        return u"cannot open "_s + path + u": "_s + m_db.lastError().text();
+    QVariant mode;
+    // busy_timeout first: switching to WAL needs the file lock.
+    if (!raw(u"PRAGMA busy_timeout = "_s + QString::number(busyTimeoutMs))
+        || !raw(u"PRAGMA journal_mode = WAL"_s, &mode) || !raw(u"PRAGMA synchronous = FULL"_s)
+        || !raw(u"PRAGMA foreign_keys = ON"_s))
+        return u"cannot configure "_s + path + u": "_s + m_error.message;
+    if (mode.toString().compare(u"wal", Qt::CaseInsensitive) != 0)
+        qCWarning(lcServerStore).noquote()
+            << "WAL is not available for" << path << "- using" << mode.toString();
+    const QString problem = migrate();
+    return problem.isEmpty() ? QString() : path + u": "_s + problem;
+}
+
+QString SqliteStore::Connection::migrate()
+{
+    QVariant version;
+    if (!raw(u"PRAGMA user_version"_s, &version))
+        return u"cannot read the schema version: "_s + m_error.message;
+    const int latest = int(kMigrations.size());
+    const int current = version.toInt();
+    if (current > latest)
+        return u"schema version %1 is newer than this build supports (%2)"_s.arg(current).arg(
+            latest);
+    for (int next = current + 1; next <= latest; ++next) {
+        bool ok = raw(u"BEGIN IMMEDIATE"_s);
+        for (QStringView statement : kMigrations[next - 1])
+            ok = ok && raw(statement.toString());
+        ok = ok && raw(u"PRAGMA user_version = "_s + QString::number(next)) && raw(u"COMMIT"_s);
+        if (!ok) {
+            const QString reason = m_error.message;
+            raw(u"ROLLBACK"_s);
+            return u"schema migration to version %1 failed: %2"_s.arg(next).arg(reason);
+        }
+        if (current > 0)
+            qCInfo(lcServerStore) << "schema migrated to version" << next;
+    }
+    return {};
+}
+
+// ---- queued operations --------------------------------------------------------
+
+class SqliteStore::Task
+{
+public:
+    enum class Outcome { Succeeded, Failed, Broken }; // Broken: the transaction may be gone
+    explicit Task(bool writes)
+        : writes(writes)
+    { }
+    virtual ~Task() = default;
+    virtual Outcome run(Connection &db) = 0; // computes the result, on the store thread
+    virtual void complete() = 0; // delivers it, after COMMIT
+    virtual void fail(const StoreError &error) = 0;
+    const bool writes;
+};
+
+namespace {
+
+using Connection = SqliteStore::Connection;
+
+template<typename T> class TypedTask final : public SqliteStore::Task
+{
+public:
+    using Body = std::function<Result<T>(Connection &)>;
+    TypedTask(bool writes, Body body, Callback<T> done)
+        : Task(writes)
+        , m_body(std::move(body))
+        , m_done(std::move(done))
+    { }
+
+    Outcome run(Connection &db) override
+    {
+        m_result.emplace(m_body(db));
+        if (m_result->ok())
+            return Outcome::Succeeded;
+        return m_result->error().code == StoreError::Code::Unavailable ? Outcome::Broken
+                                                                       : Outcome::Failed;
+    }
+    void complete() override { m_done(std::move(*m_result)); }
+    void fail(const StoreError &error) override { m_done(Result<T>(error)); }
+
+private:
+    Body m_body;
+    Callback<T> m_done;
+    std::optional<Result<T>> m_result;
+};
+
+constexpr bool Writes = true;
+constexpr bool Reads = false;
+
+template<typename T>
+std::unique_ptr<SqliteStore::Task> task(
+    bool writes, Callback<T> done, typename TypedTask<T>::Body body)
+{
+    if (!done)
+        done = [](Result<T>) {}; // "exactly once" needs something to call
+    return std::make_unique<TypedTask<T>>(writes, std::move(body), std::move(done));
+}
+
+Result<StoredSend> append(Connection &db, const SendRequest &send)
+{
+    std::optional<protocol::Message> first;
+    const bool found = db.select(Sql::FindByCid, {send.from, send.cid}, [&](const QSqlQuery &q) {
+        first = protocol::Message {q.value(0).toString(), q.value(1).toLongLong(), send.from,
+            q.value(2).toString(), send.cid, q.value(3).toString(), q.value(4).toLongLong()};
+    });
+    if (!found)
+        return db.error();
+    if (first)
+        return StoredSend {*first, true};
+
+    const QString conv = conversationKey(send.from, send.to);
+    qint64 seq = 0;
+    if (!db.select(Sql::BumpConversation, {send.ts, conv},
+            [&](const QSqlQuery &q) { seq = q.value(0).toLongLong(); }))
+        return db.error();
+    if (seq == 0) {
+        // A new conversation. Users are never deleted, so only now must both exist.
+        const Result<QStringList> known = db.strings(Sql::FindUsers, {send.from, send.to});
+        if (!known)
+            return known.error();
+        for (const QString &user : {send.to, send.from}) {
+            if (!known.value().contains(user))
+                return StoreError {StoreError::Code::NotFound, u"no such user: "_s + user};
+        }
+        const bool fromFirst = send.from < send.to;
+        if (!db.exec(Sql::InsertConversation,
+                {conv, fromFirst ? send.from : send.to, fromFirst ? send.to : send.from, send.ts}))
+            return db.error();
+        seq = 1;
+    }
+    if (!db.exec(Sql::InsertMessage, {conv, seq, send.from, send.to, send.cid, send.body, send.ts}))
+        return db.error();
+    return StoredSend {
+        protocol::Message {conv, seq, send.from, send.to, send.cid, send.body, send.ts}, false};
+}
+
+struct ConversationRow
+{
+    QString userA, userB;
+    qint64 lastSeq = 0, aDelivered = 0, aRead = 0, bDelivered = 0, bRead = 0;
+};
+
+Result<ReceiptOutcome> receipt(Connection &db, const ReceiptUpdate &update)
+{
+    std::optional<ConversationRow> row;
+    if (!db.select(Sql::FindConversation, {update.conv}, [&](const QSqlQuery &q) {
+            row = ConversationRow {q.value(0).toString(), q.value(1).toString(),
+                q.value(2).toLongLong(), q.value(3).toLongLong(), q.value(4).toLongLong(),
+                q.value(5).toLongLong(), q.value(6).toLongLong()};
+        }))
+        return db.error();
+    if (!row || (update.user != row->userA && update.user != row->userB))
+        return ReceiptOutcome {};
+    const bool isA = update.user == row->userA;
+    const qint64 delivered = isA ? row->aDelivered : row->bDelivered;
+    const qint64 read = isA ? row->aRead : row->bRead;
+    const qint64 upTo = std::clamp<qint64>(update.upTo, 0, row->lastSeq);
+
+    ReceiptOutcome outcome {false, delivered, read};
+    if (update.kind == protocol::ReceiptKind::Read)
+        outcome.read = std::max(read, upTo);
+    outcome.delivered = std::max({delivered, upTo, outcome.read}); // read implies delivered
+    outcome.advanced = outcome.delivered != delivered || outcome.read != read;
+    if (outcome.advanced
+        && !db.exec(isA ? Sql::SetReceiptsA : Sql::SetReceiptsB,
+            {outcome.delivered, outcome.read, update.conv}))
+        return db.error();
+    return outcome;
+}
+
+Result<QList<protocol::ConversationSummary>> summaries(Connection &db, const QString &user)
+{
+    QList<protocol::ConversationSummary> items;
+    const bool ok = db.select(Sql::ListConversations, {user, user}, [&](const QSqlQuery &q) {
+        const bool isA = q.value(1).toString() == user;
+        const qint64 aDelivered = q.value(5).toLongLong(), aRead = q.value(6).toLongLong();
+        const qint64 bDelivered = q.value(7).toLongLong(), bRead = q.value(8).toLongLong();
+        items.append(
+            protocol::ConversationSummary {q.value(0).toString(), q.value(isA ? 2 : 1).toString(),
+                q.value(3).toLongLong(), isA ? aDelivered : bDelivered, isA ? aRead : bRead,
+                isA ? bDelivered : aDelivered, isA ? bRead : aRead, q.value(4).toLongLong()});
+    });
+    if (!ok)
+        return db.error();
+    return items;
+}
+
+Result<HistorySlice> history(Connection &db, const HistoryQuery &query)
+{
+    qint64 last = 0;
+    if (!db.select(Sql::FindConversation, {query.conv},
+            [&](const QSqlQuery &q) { last = q.value(2).toLongLong(); }))
+        return db.error();
+    // Work on the seq range 1..last (gaps included), so `limit` and `more` count
+    // gap entries exactly like messages. The caller rejects after + before.
+    const qint64 limit = std::clamp<qint64>(query.limit, 1, kMaxHistory);
+    HistorySlice slice;
+    qint64 lo = 0;
+    qint64 hi = 0;
+    if (query.after) {
+        if (*query.after >= last)
+            return slice;
+        lo = std::max<qint64>(*query.after, 0) + 1;
+        hi = std::min(last, lo + limit - 1);
+        slice.more = hi < last;
+    } else {
+        hi = last;
+        if (query.before)
+            hi = *query.before <= 1 ? 0 : std::min(*query.before - 1, last);
+        if (hi < 1)
+            return slice;
+        lo = std::max<qint64>(1, hi - limit + 1);
+        slice.more = lo > 1;
+    }
+
+    slice.messages.reserve(hi - lo + 1);
+    qint64 next = lo;
+    const auto gapsUntil = [&](qint64 end) {
+        for (; next < end; ++next)
+            slice.messages.append(protocol::Message {.conv = query.conv, .seq = next, .gap = true});
+    };
+    const bool ok = db.select(Sql::HistoryRange, {query.conv, lo, hi}, [&](const QSqlQuery &q) {
+        const qint64 seq = q.value(0).toLongLong();
+        gapsUntil(seq);
+        slice.messages.append(
+            protocol::Message {query.conv, seq, q.value(1).toString(), q.value(2).toString(),
+                q.value(3).toString(), q.value(4).toString(), q.value(5).toLongLong()});
+        next = seq + 1;
+    });
+    if (!ok)
+        return db.error();
+    gapsUntil(hi + 1);
+    return slice;
+}
+
+} // namespace
+
+// ---- SqliteStore --------------------------------------------------------------
+
+SqliteStore::SqliteStore(QString dataDir)
+    : m_dataDir(std::move(dataDir))
+    , m_path(QDir(m_dataDir).filePath(u"parley.sqlite3"_s))
+{
+    m_healthDetail = u"not open: "_s + m_path;
+}
+
+SqliteStore::~SqliteStore()
+{
+    close();
+}
+
+bool SqliteStore::open(QString *error)
+{
+    const auto fail = [&](const QString &message) {
+        qCWarning(lcServerStore).noquote() << "cannot open the store:" << message;
+        setHealth(false, message);
+        if (error)
+            *error = message;
+        return false;
+    };
+    {
+        QMutexLocker lock(&m_mutex);
+        if (m_state != State::Closed)
+            return true;
+        m_stopping = false;
+    }
+    if (const QString problem = prepareDataDir(m_dataDir); !problem.isEmpty())
+        return fail(problem);
+
+    // Unique per store: QSqlDatabase connections are process-wide by name.
+    static std::atomic<int> connectionCount {0};
+    const QString name = u"parley-store-"_s + QString::number(++connectionCount);
+    auto opened = std::make_shared<std::promise<QString>>();
+    std::future<QString> result = opened->get_future();
+    m_thread.reset(QThread::create([this, name, opened] { serve(name, opened); }));
+    m_thread->setObjectName(u"parley-store"_s);
+    m_thread->start();
+    if (const QString problem = result.get(); !problem.isEmpty()) {
+        m_thread->wait();
+        m_thread.reset();
+        return fail(problem);
+    }
+
+    QMutexLocker lock(&m_mutex);
+    m_state = State::Open;
+    m_healthy = true;
+    m_healthDetail = m_path;
+    qCInfo(lcServerStore).noquote() << "store opened:" << m_path;
+    return true;
+}
+
+void SqliteStore::close()
+{
+    {
+        QMutexLocker lock(&m_mutex);
+        if (m_state != State::Open)
+            return;
+        if (QThread::currentThread() == m_thread.get()) {
+            qCWarning(lcServerStore) << "close() called from a store callback; ignored";
+            return;
+        }
+        m_state = State::Closing; // from now on enqueue() refuses new work
+        m_stopping = true;
+        m_wake.wakeOne();
+    }
+    m_thread->wait();
+    m_thread.reset();
+    QMutexLocker lock(&m_mutex);
+    m_state = State::Closed;
+    m_healthy = false;
+    m_healthDetail = u"closed: "_s + m_path;
+    qCDebug(lcServerStore).noquote() << "store closed:" << m_path;
+}
+
+StoreHealth SqliteStore::health() const
+{
+    QMutexLocker lock(&m_mutex);
+    return StoreHealth {m_state == State::Open && m_healthy, u"sqlite"_s, m_healthDetail};
+}
+
+void SqliteStore::setHealth(bool ok, const QString &detail)
+{
+    QMutexLocker lock(&m_mutex);
+    m_healthy = ok;
+    m_healthDetail = detail;
+}
+
+void SqliteStore::enqueue(std::unique_ptr<Task> task)
+{
+    {
+        QMutexLocker lock(&m_mutex);
+        if (m_state == State::Open) {
+            m_queue.push_back(std::move(task));
+            m_wake.wakeOne();
+            return;
+        }
+    }
+    task->fail(StoreError {StoreError::Code::Unavailable, u"the store is not open"_s});
+}
+
+void SqliteStore::serve(
+    const QString &connectionName, std::shared_ptr<std::promise<QString>> opened)
+{
+    Connection db(connectionName);
+    const QString problem = db.open(m_path, m_busyTimeoutMs);
+    opened->set_value(problem);
+    if (!problem.isEmpty())
+        return;
+    std::vector<std::unique_ptr<Task>> batch;
+    for (;;) {
+        {
+            QMutexLocker lock(&m_mutex);
+            while (m_queue.empty() && !m_stopping)
+                m_wake.wait(&m_mutex);
+            if (m_queue.empty())
+                return; // stopping, and everything queued has run
+            batch.swap(m_queue);
+        }
+        runBatch(db, batch);
+        batch.clear();
+    }
+}
+
+void SqliteStore::runBatch(Connection &db, std::vector<std::unique_ptr<Task>> &batch)
+{
+    std::optional<StoreError> broken;
+    const bool writes = std::any_of(batch.cbegin(), batch.cend(),
+        [](const std::unique_ptr<Task> &task) { return task->writes; });
+    if (!db.exec(writes ? Sql::Begin : Sql::BeginRead))
+        broken = db.error();
+    for (auto it = batch.begin(); !broken && it != batch.end(); ++it) {
+        Task &task = **it;
+        if (!task.writes) {
+            if (task.run(db) == Task::Outcome::Broken)
+                broken = db.error();
+            continue;
+        }
+        if (!db.exec(Sql::Savepoint)) {
+            broken = db.error();
+            break;
+        }
+        switch (task.run(db)) {
+        case Task::Outcome::Succeeded:
+            if (!db.exec(Sql::Release))
+                broken = db.error();
+            break;
+        case Task::Outcome::Failed: // roll back this operation's writes only
+            if (!db.exec(Sql::RollbackTo) || !db.exec(Sql::Release))
+                broken = db.error();
+            break;
+        case Task::Outcome::Broken: // SQLite may have rolled back the whole transaction
+            broken = db.error();
+            break;
+        }
+    }
+    if (!broken && !db.exec(Sql::Commit))
+        broken = db.error();
+
+    if (broken) {
+        db.exec(Sql::Rollback); // fails harmlessly when SQLite already rolled back
+        StoreError error = *broken;
+        error.message = u"store transaction failed, nothing was saved: "_s + error.message;
+        qCWarning(lcServerStore).noquote()
+            << "batch of" << batch.size() << "operations failed:" << error.message;
+        m_batchFailed = true;
+        setHealth(false, error.message);
+        for (auto &task : batch)
+            task->fail(error);
+        return;
+    }
+    if (m_batchFailed) {
+        m_batchFailed = false;
+        setHealth(true, m_path);
+        qCInfo(lcServerStore) << "store recovered";
+    }
+    for (auto &task : batch)
+        task->complete();
+}
+
+// ---- operations -----------------------------------------------------------------
+
+void SqliteStore::createUser(const NewUser &user, Callback<Done> done)
+{
+    enqueue(task<Done>(Writes, std::move(done), [user](Connection &db) -> Result<Done> {
+        if (!db.exec(Sql::InsertUser, {user.user, user.passwordHash, user.createdAt}))
+            return db.error();
+        if (db.changes() == 0)
+            return StoreError {StoreError::Code::Conflict, u"user name is taken"_s};
+        return Done {};
+    }));
+}
+
+void SqliteStore::findUser(const QString &user, Callback<UserRecord> done)
+{
+    enqueue(task<UserRecord>(Reads, std::move(done), [user](Connection &db) -> Result<UserRecord> {
+        std::optional<UserRecord> found;
+        const auto row = [&](const QSqlQuery &q) {
+            found = UserRecord {user, q.value(0).toByteArray(), std::nullopt};
+            if (!q.value(1).isNull())
+                found->lastSeen = q.value(1).toLongLong();
+        };
+        if (!db.select(Sql::FindUser, {user}, row))
+            return db.error();
+        if (!found)
+            return StoreError {StoreError::Code::NotFound, u"no such user: "_s + user};
+        return *found;
+    }));
+}
+
+void SqliteStore::listUsers(const QString &prefix, int limit, Callback<QStringList> done)
+{
+    const qint64 capped = std::clamp<qint64>(limit, 0, kMaxUsers);
+    enqueue(task<QStringList>(Reads, std::move(done), [prefix, capped](Connection &db) {
+        return db.strings(Sql::ListUsers, {prefix, prefix, capped});
+    }));
+}
+
+void SqliteStore::createToken(const TokenRecord &token, Callback<Done> done)
+{
+    enqueue(task<Done>(Writes, std::move(done), [token](Connection &db) -> Result<Done> {
+        if (!db.exec(Sql::InsertToken, {token.tokenHash, token.user, token.device, token.expires}))
+            return db.error();
+        if (db.changes() == 0)
+            return StoreError {StoreError::Code::Conflict, u"token already exists"_s};
+        return Done {};
+    }));
+}
+
+void SqliteStore::findToken(const QByteArray &tokenHash, qint64 now, Callback<TokenRecord> done)
+{
+    enqueue(task<TokenRecord>(
+        Reads, std::move(done), [tokenHash, now](Connection &db) -> Result<TokenRecord> {
+            std::optional<TokenRecord> found;
+            const auto row = [&](const QSqlQuery &q) {
+                found = TokenRecord {tokenHash, q.value(0).toString(), q.value(1).toString(),
+                    q.value(2).toLongLong()};
+            };
+            if (!db.select(Sql::FindToken, {tokenHash, now}, row))
+                return db.error();
+            if (!found)
+                return StoreError {
+                    StoreError::Code::NotFound, u"unknown, revoked or expired token"_s};
+            return *found;
+        }));
+}
+
+void SqliteStore::revokeToken(const QByteArray &tokenHash, Callback<Done> done)
+{
+    // Idempotent: an unknown or already revoked token is fine.
+    enqueue(task<Done>(Writes, std::move(done), [tokenHash](Connection &db) -> Result<Done> {
+        if (!db.exec(Sql::RevokeToken, {tokenHash}))
+            return db.error();
+        return Done {};
+    }));
+}
+
+void SqliteStore::appendMessage(const SendRequest &send, Callback<StoredSend> done)
+{
+    enqueue(task<StoredSend>(
+        Writes, std::move(done), [send](Connection &db) { return append(db, send); }));
+}
+
+void SqliteStore::updateReceipt(const ReceiptUpdate &update, Callback<ReceiptOutcome> done)
+{
+    enqueue(task<ReceiptOutcome>(
+        Writes, std::move(done), [update](Connection &db) { return receipt(db, update); }));
+}
+
+void SqliteStore::conversations(
+    const QString &user, Callback<QList<protocol::ConversationSummary>> done)
+{
+    enqueue(task<QList<protocol::ConversationSummary>>(
+        Reads, std::move(done), [user](Connection &db) { return summaries(db, user); }));
+}
+
+void SqliteStore::history(const HistoryQuery &query, Callback<HistorySlice> done)
+{
+    enqueue(task<HistorySlice>(
+        Reads, std::move(done), [query](Connection &db) { return server::history(db, query); }));
+}
+
+void SqliteStore::conversationPeers(const QString &user, Callback<QStringList> done)
+{
+    enqueue(task<QStringList>(Reads, std::move(done), [user](Connection &db) {
+        return db.strings(Sql::Peers, {user, user});
+    }));
+}
+
+void SqliteStore::setLastSeen(const QString &user, qint64 ts, Callback<Done> done)
+{
+    enqueue(task<Done>(Writes, std::move(done), [user, ts](Connection &db) -> Result<Done> {
+        if (!db.exec(Sql::SetLastSeen, {ts, user}))
+            return db.error();
+        if (db.changes() == 0)
+            return StoreError {StoreError::Code::NotFound, u"no such user: "_s + user};
+        return Done {};
+    }));
+}
+
+void SqliteStore::lastSeen(const QStringList &users, Callback<QHash<QString, qint64>> done)
+{
+    using Seen = QHash<QString, qint64>;
+    enqueue(task<Seen>(Reads, std::move(done), [users](Connection &db) -> Result<Seen> {
+        Seen seen;
+        for (const QString &user : users) {
+            const auto row
+                = [&](const QSqlQuery &q) { seen.insert(user, q.value(0).toLongLong()); };
+            if (!db.select(Sql::LastSeen, {user}, row))
+                return db.error();
+        }
+        return seen;
+    }));
+}
+
+} // namespace parley::server

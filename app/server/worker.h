@@ -1,0 +1,69 @@
+// One socket event-loop thread. The listener hands it accepted descriptors; it
+// reads the HTTP request head, answers /healthz and /metrics itself and passes
+// WebSocket upgrades on /ws to its QWebSocketServer, then owns the sessions.
+#pragma once
+
+#include "bus.h"
+
+#include <QHash>
+#include <QObject>
+#include <QSslConfiguration>
+
+#include <atomic>
+#include <functional>
+#include <optional>
+
+class QTcpSocket;
+class QWebSocketServer;
+
+namespace parley::server {
+
+class ChatService;
+class Session;
+
+// How the worker answers plain HTTP (the Server provides it; thread-safe).
+struct HttpEndpoints
+{
+    std::function<QByteArray()> healthz; // full HTTP response
+    std::function<QByteArray()> metrics;
+};
+
+class Worker : public QObject
+{
+    Q_OBJECT
+
+public:
+    Worker(ChatService *service, HttpEndpoints endpoints, std::optional<QSslConfiguration> tls,
+        int index);
+    ~Worker() override;
+
+    // Thread-safe: queue an accepted socket descriptor onto this worker.
+    void adoptLater(qintptr descriptor);
+    // Thread-safe: close every session with 1001 once its in-flight work is
+    // answered; emits drained() when none is left.
+    void drainLater();
+    int sessionCount() const { return m_sessionCount.load(); }
+
+    // Worker thread only.
+    Session *session(ConnectionId id) const { return m_sessions.value(id); }
+
+Q_SIGNALS:
+    void drained();
+
+private:
+    void adopt(qintptr descriptor);
+    void beginHttp(QTcpSocket *socket);
+    void onNewWebSocket();
+    void onSessionFinished(ConnectionId id);
+    void checkDrained();
+
+    ChatService *m_service;
+    HttpEndpoints m_endpoints;
+    std::optional<QSslConfiguration> m_tls;
+    QWebSocketServer *m_webSockets = nullptr;
+    QHash<ConnectionId, Session *> m_sessions;
+    std::atomic<int> m_sessionCount {0};
+    bool m_draining = false;
+};
+
+} // namespace parley::server

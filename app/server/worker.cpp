@@ -80,6 +80,8 @@ void Worker::adopt(qintptr descriptor)
         delete socket;
         return;
     }
+    // Chat frames are small and latency-bound: never hold them back for Nagle.
+    socket->setSocketOption(QAbstractSocket::LowDelayOption, 1);
     if (m_draining) {
         socket->abort();
         socket->deleteLater();

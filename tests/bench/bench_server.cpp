@@ -130,6 +130,9 @@ int main(int argc, char **argv)
         u"C"_s, u"10000"_s});
     parser.addOption({u"url"_s, u"Use a running server instead of starting one."_s, u"URL"_s});
     parser.addOption({u"threads"_s, u"--threads for the server it starts."_s, u"T"_s, u"0"_s});
+    parser.addOption({ u"phases"_s,
+                       u"Measurements to run, comma-separated: throughput,latency,memory (default all)."_s,
+                       u"LIST"_s, u"throughput,latency,memory"_s });
     parser.process(app);
 
     // 10k sockets need more than the usual 1024 descriptors.
@@ -144,6 +147,7 @@ int main(int argc, char **argv)
     const int window = parser.value(u"window"_s).toInt();
     const double rate = parser.value(u"rate"_s).toDouble();
     const int idle = parser.value(u"idle"_s).toInt();
+    const QStringList phases = parser.value(u"phases"_s).split(u',');
 
     QTemporaryDir dataDir;
     QProcess server;
@@ -199,7 +203,7 @@ int main(int argc, char **argv)
         };
 
     // ---- 1. throughput, closed loop -------------------------------------------------
-    {
+    if (phases.contains(u"throughput"_s)) {
         qint64 acked = 0;
         bool running = true;
         std::vector<int> inFlight(senders.size(), 0);
@@ -251,7 +255,7 @@ int main(int argc, char **argv)
     }
 
     // ---- 2. latency at a fixed offered rate, open loop -------------------------------
-    {
+    if (phases.contains(u"latency"_s)) {
         std::vector<double> latencies;
         latencies.reserve(size_t(rate * seconds) + 16);
         QHash<QString, qint64> intended; // cid -> intended send time
@@ -298,7 +302,7 @@ int main(int argc, char **argv)
     }
 
     // ---- 3. memory per idle connection ----------------------------------------------
-    if (idle > 0 && server.state() == QProcess::Running) {
+    if (phases.contains(u"memory"_s) && idle > 0 && server.state() == QProcess::Running) {
         for (auto &r : receivers)
             r->onFrame = nullptr;
         spinUntil([] { return false; }, 2000);

@@ -155,6 +155,10 @@ void Server::finishShutdown()
     if (m_stopped)
         return;
     m_stopped = true;
+    // Connections still open after the drain are closed now, so their users'
+    // "last seen" is recorded before the store closes.
+    for (Worker *worker : std::as_const(m_workers))
+        worker->abortAllBlocking();
     // Finish queued store work and password hashes first: their callbacks post
     // to the workers, which must still exist to receive (and then drop) them.
     if (m_store)

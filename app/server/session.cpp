@@ -68,9 +68,6 @@ Session::Session(QWebSocket *socket, ChatService *service, Worker *worker, Conne
     connect(m_socket, &QWebSocket::disconnected, this, &Session::onDisconnected);
     connect(m_socket, &QWebSocket::pong, this, [this] { m_missedPongs = 0; });
 
-    m_pingTimer.setInterval(std::chrono::seconds(service->config().pingIntervalSeconds));
-    connect(&m_pingTimer, &QTimer::timeout, this, &Session::onPingTimer);
-    m_pingTimer.start();
 
     m_service->connectionOpened();
     Hello hello;
@@ -81,7 +78,6 @@ Session::Session(QWebSocket *socket, ChatService *service, Worker *worker, Conne
 
 Session::~Session()
 {
-    m_pingTimer.stop();
     m_service->bus().unsubscribeAll(m_id);
     if (m_phase == Phase::Authenticated)
         m_service->bus().connectionDown(m_user, m_id);
@@ -157,9 +153,19 @@ void Session::process(const QString &text)
     const auto decoded = decodeClientFrame(utf8);
     if (!decoded) {
         const DecodeError &e = decoded.error();
+        // Before sign-in, any known request other than the sign-in ones is
+        // `unauthenticated`, whatever its fields: the contract's rule, and the
+        // more useful answer for a client that forgot to sign in.
+        static const QStringList authTypes { u"register"_s, u"login"_s, u"resume"_s };
+        if (m_phase != Phase::Authenticated && e.code == ErrorCode::BadRequest && !e.type.isEmpty()
+            && !authTypes.contains(e.type)) {
+            m_service->frameRejected(ErrorCode::Unauthenticated);
+            fillError(openSlot(), e.rid, ErrorCode::Unauthenticated,
+                      u"sign in first (register, login or resume)"_s);
+            return;
+        }
         m_service->frameRejected(e.code);
-        const quint64 slot = openSlot();
-        fillError(slot, e.rid, e.code, e.message);
+        fillError(openSlot(), e.rid, e.code, e.message);
         return;
     }
     dispatch(decoded.value(), openSlot());
@@ -776,12 +782,11 @@ void Session::closeWith(int closeCode, const QString &reason)
     m_closing = true;
     m_draining = false;
     m_closeAfterFlush = false;
-    m_pingTimer.stop();
     m_service->bus().unsubscribeAll(m_id);
     m_socket->close(QWebSocketProtocol::CloseCode(closeCode), reason);
 }
 
-void Session::onPingTimer()
+void Session::livenessCheck()
 {
     if (m_missedPongs >= 2) {
         qCInfo(lcServerSession) << "connection" << m_id << "missed two pongs; dropping it";
@@ -794,7 +799,6 @@ void Session::onPingTimer()
 
 void Session::onDisconnected()
 {
-    m_pingTimer.stop();
     Q_EMIT finished(m_id);
 }
 

@@ -14,7 +14,6 @@
 #include <QObject>
 #include <QPointer>
 #include <QSet>
-#include <QTimer>
 
 #include <deque>
 #include <memory>
@@ -39,6 +38,9 @@ public:
     // Server shutdown: stop taking requests, close with 1001 once the replies
     // of requests already taken (writes in flight) have been sent.
     void drain();
+    // Called by the worker every ping interval (one timer per thread, not per
+    // connection, keeps idle connections cheap): pings, or drops a dead link.
+    void livenessCheck();
 
 Q_SIGNALS:
     void finished(parley::server::ConnectionId id);
@@ -59,7 +61,6 @@ private:
     void onTextMessage(const QString &text);
     void onBinaryMessage(const QByteArray &data);
     void onDisconnected();
-    void onPingTimer();
     void process(const QString &text);
     void dispatch(const protocol::ClientFrame &frame, quint64 slot);
 
@@ -123,7 +124,6 @@ private:
     QHash<QString, qint64> m_lastTypingMs;
     QSet<QString> m_presenceTopics;
 
-    QTimer m_pingTimer;
     int m_missedPongs = 0;
 };
 

@@ -36,6 +36,14 @@ Worker::Worker(
     m_webSockets->setHandshakeTimeout(std::chrono::milliseconds(HeadTimeoutMs));
     m_webSockets->setMaxPendingConnections(1000);
     connect(m_webSockets, &QWebSocketServer::newConnection, this, &Worker::onNewWebSocket);
+
+    m_liveness = new QTimer(this);
+    m_liveness->setInterval(std::chrono::seconds(service->config().pingIntervalSeconds));
+    connect(m_liveness, &QTimer::timeout, this, [this] {
+        const auto sessions = m_sessions;
+        for (Session *session : sessions)
+            session->livenessCheck();
+    });
 }
 
 Worker::~Worker()
@@ -65,8 +73,22 @@ void Worker::drainLater()
         Qt::QueuedConnection);
 }
 
+void Worker::abortAllBlocking()
+{
+    QMetaObject::invokeMethod(
+            this,
+            [this] {
+                const auto sessions = std::exchange(m_sessions, {});
+                m_sessionCount.store(0);
+                qDeleteAll(sessions);
+            },
+            Qt::BlockingQueuedConnection);
+}
+
 void Worker::adopt(qintptr descriptor)
 {
+    if (!m_liveness->isActive())
+        m_liveness->start(); // started here: the timer must live on the worker's thread
     QTcpSocket *socket = nullptr;
     if (m_tls) {
         auto *ssl = new QSslSocket(this);

@@ -14,6 +14,7 @@
 #include <optional>
 
 class QTcpSocket;
+class QTimer;
 class QWebSocketServer;
 
 namespace parley::server {
@@ -42,6 +43,8 @@ public:
     // Thread-safe: close every session with 1001 once its in-flight work is
     // answered; emits drained() when none is left.
     void drainLater();
+    // Blocking: closes every session now (server stop after the drain timeout).
+    void abortAllBlocking();
     int sessionCount() const { return m_sessionCount.load(); }
 
     // Worker thread only.
@@ -61,6 +64,7 @@ private:
     HttpEndpoints m_endpoints;
     std::optional<QSslConfiguration> m_tls;
     QWebSocketServer *m_webSockets = nullptr;
+    QTimer *m_liveness = nullptr;
     QHash<ConnectionId, Session *> m_sessions;
     std::atomic<int> m_sessionCount {0};
     bool m_draining = false;

@@ -133,6 +133,7 @@ int main(int argc, char **argv)
     parser.addOption({ u"phases"_s,
                        u"Measurements to run, comma-separated: throughput,latency,memory (default all)."_s,
                        u"LIST"_s, u"throughput,latency,memory"_s });
+    parser.addOption({u"server-pid"_s, u"With --url: the server's pid, to read its memory."_s, u"PID"_s});
     parser.process(app);
 
     // 10k sockets need more than the usual 1024 descriptors.
@@ -302,11 +303,14 @@ int main(int argc, char **argv)
     }
 
     // ---- 3. memory per idle connection ----------------------------------------------
-    if (phases.contains(u"memory"_s) && idle > 0 && server.state() == QProcess::Running) {
+    const qint64 serverPid = server.state() == QProcess::Running
+            ? server.processId()
+            : parser.value(u"server-pid"_s).toLongLong();
+    if (phases.contains(u"memory"_s) && idle > 0 && serverPid > 0) {
         for (auto &r : receivers)
             r->onFrame = nullptr;
         spinUntil([] { return false; }, 2000);
-        const qint64 before = residentKiB(server.processId());
+        const qint64 before = residentKiB(serverPid);
         const QString token = senders[0]->token;
         std::vector<std::unique_ptr<Conn>> idles;
         idles.reserve(size_t(idle));
@@ -331,7 +335,7 @@ int main(int argc, char **argv)
         const qint64 ready
             = std::count_if(idles.begin(), idles.end(), [](auto &c) { return c->ready; });
         spinUntil([] { return false; }, 3000);
-        const qint64 after = residentKiB(server.processId());
+        const qint64 after = residentKiB(serverPid);
         std::printf("\n[memory] %lld idle authenticated connections\n", ready);
         std::printf("  server RSS before: %lld KiB, after: %lld KiB\n", before, after);
         std::printf("  per idle connection: %.1f KiB\n",

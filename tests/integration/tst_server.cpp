@@ -180,15 +180,18 @@ private Q_SLOTS:
                  "logout", "search"}) {
             const QJsonObject reply = c.request({{u"type"_s, QString::fromLatin1(type)}});
             QCOMPARE(reply.value(u"type"_s).toString(), u"error"_s);
-            // Malformed known frames may be bad_request first; a well-formed sync is
-            // unauthenticated.
-            if (qstrcmp(type, "sync") == 0 || qstrcmp(type, "logout") == 0)
-                QCOMPARE(reply.value(u"code"_s).toString(), u"unauthenticated"_s);
+            // Even with fields missing: the client needs to hear "sign in first".
+            QCOMPARE(reply.value(u"code"_s).toString(), u"unauthenticated"_s);
         }
         QCOMPARE(
             c.request({{u"type"_s, u"sync"_s}}).value(u"code"_s).toString(), u"unauthenticated"_s);
         QCOMPARE(
             c.request({{u"type"_s, u"teleport"_s}}).value(u"code"_s).toString(), u"unknown_type"_s);
+        QCOMPARE(c.request(sendFrame(u"bob"_s, u"hi"_s)).value(u"code"_s).toString(),
+            u"unauthenticated"_s);
+        // A malformed sign-in is still a bad_request naming the field.
+        const QJsonObject bad = c.request({{u"type"_s, u"login"_s}, {u"user"_s, u"x"_s}});
+        QCOMPARE(bad.value(u"code"_s).toString(), u"bad_request"_s);
         auto a = signedIn(name(u"u"_s));
         QVERIFY(a);
         QCOMPARE(a->request({{u"type"_s, u"teleport"_s}}).value(u"code"_s).toString(),
@@ -651,6 +654,32 @@ private Q_SLOTS:
             c.send({{u"type"_s, u"sync"_s}});
         QVERIFY(waitUntil([&] { return c.closed; }, 30000));
         QCOMPARE(c.closeCode, QWebSocketProtocol::CloseCodePolicyViolated);
+        QCOMPARE(server.stop(), 0);
+    }
+
+    void deadPeerIsDropped()
+    {
+        // A peer that completes the handshake and then never answers a ping.
+        ServerProcess server;
+        QVERIFY(server.start({u"--ping-interval"_s, u"1"_s}));
+        QTcpSocket raw;
+        raw.connectToHost(QHostAddress::LocalHost, server.port());
+        QVERIFY(raw.waitForConnected(5000));
+        raw.write("GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
+                  "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                  "Sec-WebSocket-Version: 13\r\n\r\n");
+        QByteArray received;
+        QVERIFY(waitUntil([&] {
+            received += raw.readAll();
+            return received.contains("\r\n\r\n");
+        }));
+        QVERIFY2(received.startsWith("HTTP/1.1 101"), received.constData());
+        // Pings (opcode 0x9) arrive and go unanswered; the server hangs up.
+        QVERIFY(waitUntil([&] {
+            received += raw.readAll();
+            return raw.state() == QAbstractSocket::UnconnectedState;
+        }, 15000));
+        QVERIFY(received.contains(char(0x89)));
         QCOMPARE(server.stop(), 0);
     }
 

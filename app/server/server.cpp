@@ -91,8 +91,8 @@ bool Server::start(QString *error)
     m_service = std::make_unique<ChatService>(
         m_config, m_store.get(), m_bus.get(), m_hasher.get(), m_metrics.get());
 
-    HttpEndpoints endpoints {
-        [this] { return healthResponse(); }, [this] { return metricsResponse(); }};
+    HttpEndpoints endpoints {[this] { return healthResponse(false); },
+        [this] { return healthResponse(true); }, [this] { return metricsResponse(); }};
     for (int i = 0; i < m_config.workerThreads; ++i) {
         auto *thread = new QThread(this);
         thread->setObjectName(u"parley-io-%1"_s.arg(i));
@@ -176,7 +176,7 @@ void Server::finishShutdown()
     Q_EMIT stopped();
 }
 
-QByteArray Server::healthResponse() const
+QByteArray Server::healthResponse(bool readiness) const
 {
     const StoreHealth store = m_store->health();
     const BusHealth bus = m_bus->health();
@@ -194,7 +194,7 @@ QByteArray Server::healthResponse() const
             QJsonObject {
                 {u"ok"_s, bus.ok}, {u"backend"_s, bus.backend}, {u"detail"_s, bus.detail}}},
     };
-    return HttpRequestParser::response(ok ? 200 : 503, "application/json",
+    return HttpRequestParser::response(ok || !readiness ? 200 : 503, "application/json",
         QByteArray(QJsonDocument(body).toJson(QJsonDocument::Compact) + '\n'));
 }
 

@@ -40,7 +40,9 @@ Q_SIGNALS:
     void stopped();
 
 private:
-    QByteArray healthResponse() const;
+    // /healthz: always 200 with the JSON status (the contract); /readyz: the same body,
+    // 503 unless the node can take traffic (for load balancers).
+    QByteArray healthResponse(bool readiness) const;
     QByteArray metricsResponse() const;
     void finishShutdown();
 

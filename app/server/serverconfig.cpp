@@ -51,7 +51,7 @@ const QList<Option> &options()
         {u"frame-burst"_s, u"N"_s, u"Frames of any kind a connection may burst (default 400)."_s},
         {u"frame-rate"_s, u"N"_s, u"Sustained frames per second per connection (default 200)."_s},
         {u"ping-interval"_s, u"SECONDS"_s,
-            u"Ping idle connections this often; drop them after two missed pongs (default 30)."_s},
+            u"Ping every connection this often; drop it after two missed pongs (default 30)."_s},
         {u"drain-timeout"_s, u"SECONDS"_s,
             u"On SIGTERM, wait this long for in-flight writes before closing (default 10)."_s},
     };

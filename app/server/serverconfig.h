@@ -30,7 +30,7 @@ struct ServerConfig
     double sendsPerSecond = 50;
     double frameBurst = 400; // every frame, including sends
     double framesPerSecond = 200;
-    int pingIntervalSeconds = 30; // an idle connection is pinged, dropped after two misses
+    int pingIntervalSeconds = 30; // every connection is pinged, dropped after two misses
     int drainTimeoutSeconds = 10;
     int historyLimitCap = 500;
 

@@ -68,7 +68,6 @@ Session::Session(QWebSocket *socket, ChatService *service, Worker *worker, Conne
     connect(m_socket, &QWebSocket::disconnected, this, &Session::onDisconnected);
     connect(m_socket, &QWebSocket::pong, this, [this] { m_missedPongs = 0; });
 
-
     m_service->connectionOpened();
     Hello hello;
     hello.server = m_service->serverName();
@@ -109,59 +108,81 @@ void Session::onTextMessage(const QString &text)
     m_missedPongs = 0;
     if (m_closing)
         return;
+    std::optional<Error> refusal = admit(text);
+    if (m_closing)
+        return;
     if (m_phase == Phase::Authenticating) {
-        if (m_held.size() >= MaxHeldFrames) {
-            sendError(
-                {}, ErrorCode::RateLimited, u"too many frames before authentication finished"_s);
-            return;
-        }
-        m_held.append(text);
+        // Held in arrival order, refusals included, so that every reply (with its rid)
+        // still leaves in request order once the sign-in is answered.
+        if (!refusal && m_held.size() >= MaxHeldFrames)
+            refusal = Error {ridIn(text), ErrorCode::RateLimited,
+                u"too many frames before authentication finished"_s, 1000};
+        m_held.append(refusal ? Held {{}, std::move(refusal)} : Held {text, {}});
         return;
     }
-    process(text);
+    if (refusal)
+        fill(openSlot(), ServerFrame(*refusal));
+    else
+        process(text);
 }
 
 void Session::onBinaryMessage(const QByteArray &)
 {
     m_missedPongs = 0;
+    if (m_closing)
+        return;
+    // Metered like any frame, so binary spam is closed with 1008 like text spam.
+    std::optional<Error> refusal = admit({});
+    if (m_closing)
+        return;
     m_service->frameRejected(ErrorCode::BadRequest);
-    sendError(
-        {}, ErrorCode::BadRequest, u"binary frames are not part of the protocol; send JSON text"_s);
+    const Error error = refusal.value_or(Error {{}, ErrorCode::BadRequest,
+        u"binary frames are not part of the protocol; send JSON text"_s, {}});
+    if (m_phase == Phase::Authenticating)
+        m_held.append(Held {{}, error});
+    else
+        fill(openSlot(), ServerFrame(error));
+}
+
+QString Session::ridIn(const QString &text)
+{
+    if (text.isEmpty())
+        return {};
+    const auto decoded = decodeClientFrame(text.toUtf8());
+    return decoded ? ridOf(decoded.value()) : decoded.error().rid;
+}
+
+std::optional<Error> Session::admit(const QString &text)
+{
+    if (m_draining)
+        return Error {ridIn(text), ErrorCode::Unavailable, u"the server is shutting down"_s, {}};
+    if (m_frameBucket.take(nowMs()))
+        return std::nullopt;
+    m_service->frameRejected(ErrorCode::RateLimited);
+    if (!m_abuseBucket.take(nowMs())) {
+        qCInfo(lcServerSession) << "connection" << m_id << "closed for rate-limit abuse";
+        closeWith(ClosePolicy, u"too many frames"_s);
+        return std::nullopt;
+    }
+    return Error {ridIn(text), ErrorCode::RateLimited, u"too many frames; slow down"_s,
+        m_frameBucket.retryAfterMs(nowMs())};
 }
 
 void Session::process(const QString &text)
 {
-    if (m_draining) {
-        sendError({}, ErrorCode::Unavailable, u"the server is shutting down"_s);
-        return;
-    }
     const QByteArray utf8 = text.toUtf8();
-    if (!m_frameBucket.take(nowMs())) {
-        m_service->frameRejected(ErrorCode::RateLimited);
-        if (!m_abuseBucket.take(nowMs())) {
-            qCInfo(lcServerSession) << "connection" << m_id << "closed for rate-limit abuse";
-            closeWith(ClosePolicy, u"too many frames"_s);
-            return;
-        }
-        const auto decoded = decodeClientFrame(utf8);
-        const QString rid = decoded ? ridOf(decoded.value()) : decoded.error().rid;
-        fillError(openSlot(), rid, ErrorCode::RateLimited, u"too many frames; slow down"_s,
-            m_frameBucket.retryAfterMs(nowMs()));
-        return;
-    }
-
     const auto decoded = decodeClientFrame(utf8);
     if (!decoded) {
         const DecodeError &e = decoded.error();
         // Before sign-in, any known request other than the sign-in ones is
         // `unauthenticated`, whatever its fields: the contract's rule, and the
         // more useful answer for a client that forgot to sign in.
-        static const QStringList authTypes { u"register"_s, u"login"_s, u"resume"_s };
+        static const QStringList authTypes {u"register"_s, u"login"_s, u"resume"_s};
         if (m_phase != Phase::Authenticated && e.code == ErrorCode::BadRequest && !e.type.isEmpty()
             && !authTypes.contains(e.type)) {
             m_service->frameRejected(ErrorCode::Unauthenticated);
             fillError(openSlot(), e.rid, ErrorCode::Unauthenticated,
-                      u"sign in first (register, login or resume)"_s);
+                u"sign in first (register, login or resume)"_s);
             return;
         }
         m_service->frameRejected(e.code);
@@ -358,9 +379,7 @@ void Session::authenticated(const QString &user, const QString &device, const QS
                 s->watchPresenceOf(peers.value(), true);
         }));
 
-    const QList<QString> held = std::exchange(m_held, {});
-    for (const QString &text : held)
-        process(text);
+    processHeld();
 }
 
 void Session::authFailed(quint64 slot, const Error &error)
@@ -370,9 +389,20 @@ void Session::authFailed(quint64 slot, const Error &error)
     m_phase = Phase::Anonymous;
     m_service->frameRejected(error.code);
     fill(slot, ServerFrame(error));
-    const QList<QString> held = std::exchange(m_held, {});
-    for (const QString &text : held)
-        process(text);
+    processHeld();
+}
+
+void Session::processHeld()
+{
+    const QList<Held> held = std::exchange(m_held, {});
+    for (const Held &h : held) {
+        if (m_closing)
+            return;
+        if (h.refusal)
+            fill(openSlot(), ServerFrame(*h.refusal));
+        else
+            process(h.text);
+    }
 }
 
 void Session::handleLogout(const Logout &frame, quint64 slot)
@@ -740,11 +770,6 @@ void Session::sendNow(const QByteArray &frame)
     if (m_closing || !m_socket->isValid())
         return;
     m_socket->sendTextMessage(QString::fromUtf8(frame));
-}
-
-void Session::sendError(const QString &rid, ErrorCode code, const QString &message)
-{
-    sendNow(encode(ServerFrame(Error {rid, code, message, {}})));
 }
 
 Error Session::storeError(const QString &rid, const StoreError &error) const

@@ -61,7 +61,12 @@ private:
     void onTextMessage(const QString &text);
     void onBinaryMessage(const QByteArray &data);
     void onDisconnected();
-    void process(const QString &text);
+    void process(const QString &text); // decode and dispatch an admitted frame
+    // The frame and drain checks every frame passes first: nullopt when admitted, else
+    // the error to answer with. May close the connection (rate-limit abuse).
+    std::optional<protocol::Error> admit(const QString &text);
+    static QString ridIn(const QString &text);
+    void processHeld();
     void dispatch(const protocol::ClientFrame &frame, quint64 slot);
 
     void handleRegister(const protocol::Register &frame, quint64 slot);
@@ -90,7 +95,6 @@ private:
         const QString &message, std::optional<qint64> retryAfterMs = std::nullopt);
     void flush();
     void sendNow(const QByteArray &frame);
-    void sendError(const QString &rid, protocol::ErrorCode code, const QString &message);
     void closeWith(int closeCode, const QString &reason);
     bool hasPendingSlots() const { return !m_slots.empty(); }
     protocol::Error storeError(const QString &rid, const StoreError &error) const;
@@ -115,7 +119,12 @@ private:
 
     std::deque<Slot> m_slots;
     quint64 m_nextSlot = 1;
-    QList<QString> m_held; // frames that arrived while authenticating
+    struct Held
+    {
+        QString text;
+        std::optional<protocol::Error> refusal; // answered with this instead
+    };
+    QList<Held> m_held; // frames that arrived while authenticating
 
     TokenBucket m_frameBucket;
     TokenBucket m_sendBucket;

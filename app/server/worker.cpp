@@ -76,13 +76,13 @@ void Worker::drainLater()
 void Worker::abortAllBlocking()
 {
     QMetaObject::invokeMethod(
-            this,
-            [this] {
-                const auto sessions = std::exchange(m_sessions, {});
-                m_sessionCount.store(0);
-                qDeleteAll(sessions);
-            },
-            Qt::BlockingQueuedConnection);
+        this,
+        [this] {
+            const auto sessions = std::exchange(m_sessions, {});
+            m_sessionCount.store(0);
+            qDeleteAll(sessions);
+        },
+        Qt::BlockingQueuedConnection);
 }
 
 void Worker::adopt(qintptr descriptor)
@@ -150,8 +150,11 @@ void Worker::beginHttp(QTcpSocket *socket)
         timer->stop();
         disconnect(socket, &QIODevice::readyRead, this, nullptr);
 
-        auto respond = [socket](const QByteArray &response) {
-            socket->write(response);
+        const bool head = parser->method() == "HEAD";
+        auto respond = [socket, head](const QByteArray &response) {
+            // A HEAD response carries the GET headers, Content-Length included, but no body
+            // (RFC 9110 section 9.3.2).
+            socket->write(head ? response.first(response.indexOf("\r\n\r\n") + 4) : response);
             socket->disconnectFromHost();
         };
         if (state == HttpRequestParser::State::Error) {
@@ -189,16 +192,21 @@ void Worker::beginHttp(QTcpSocket *socket)
             return;
         }
         if (parser->method() != "GET" && parser->method() != "HEAD") {
-            respond(HttpRequestParser::response(405, "text/plain; charset=utf-8", "only GET\n"));
+            QByteArray response
+                = HttpRequestParser::response(405, "text/plain; charset=utf-8", "only GET\n");
+            response.insert(response.indexOf("\r\n") + 2, "Allow: GET, HEAD\r\n");
+            respond(response);
             return;
         }
         if (path == "/healthz")
             respond(m_endpoints.healthz());
+        else if (path == "/readyz")
+            respond(m_endpoints.readyz());
         else if (path == "/metrics")
             respond(m_endpoints.metrics());
         else
             respond(HttpRequestParser::response(404, "text/plain; charset=utf-8",
-                "not found; try /healthz, /metrics or a WebSocket on /ws\n"));
+                "not found; try /healthz, /readyz, /metrics or a WebSocket on /ws\n"));
     };
     connect(socket, &QIODevice::readyRead, this, onReadable);
 }

@@ -1,5 +1,5 @@
 // One socket event-loop thread. The listener hands it accepted descriptors; it
-// reads the HTTP request head, answers /healthz and /metrics itself and passes
+// reads the HTTP request head, answers /healthz, /readyz and /metrics itself and passes
 // WebSocket upgrades on /ws to its QWebSocketServer, then owns the sessions.
 #pragma once
 
@@ -25,7 +25,8 @@ class Session;
 // How the worker answers plain HTTP (the Server provides it; thread-safe).
 struct HttpEndpoints
 {
-    std::function<QByteArray()> healthz; // full HTTP response
+    std::function<QByteArray()> healthz; // full HTTP responses
+    std::function<QByteArray()> readyz;
     std::function<QByteArray()> metrics;
 };
 

@@ -278,9 +278,10 @@ public:
         return number(value, {key}, min, max);
     }
 
+    // A positive page size; larger than `max` is capped ("limit is capped by the server").
     int limit(QLatin1StringView key, int max, int absent)
     {
-        return int(optionalInteger(key, 1, max).value_or(absent));
+        return int(std::min<qint64>(optionalInteger(key, 1).value_or(absent), max));
     }
 
     bool boolean(QLatin1StringView key)

@@ -119,9 +119,22 @@ private Q_SLOTS:
 
         QVERIFY(httpGet(m_server->port(), "GET /nope HTTP/1.1\r\nHost: x\r\n\r\n")
                     .startsWith("HTTP/1.1 404"));
-        QVERIFY(httpGet(
-            m_server->port(), "POST /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n")
-                    .startsWith("HTTP/1.1 405"));
+        const QByteArray post = httpGet(
+            m_server->port(), "POST /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n");
+        QVERIFY2(post.startsWith("HTTP/1.1 405"), post.constData());
+        QVERIFY2(post.contains("\r\nAllow: GET, HEAD\r\n"), post.constData());
+
+        const QByteArray ready
+            = httpGet(m_server->port(), "GET /readyz HTTP/1.1\r\nHost: x\r\n\r\n");
+        QVERIFY2(ready.startsWith("HTTP/1.1 200"), ready.constData());
+        QVERIFY(ready.contains("\"status\":\"ok\""));
+
+        // HEAD: the GET headers (Content-Length included) and no body.
+        const QByteArray head
+            = httpGet(m_server->port(), "HEAD /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+        QVERIFY2(head.startsWith("HTTP/1.1 200"), head.constData());
+        QVERIFY(head.contains("Content-Length: "));
+        QVERIFY2(head.endsWith("\r\n\r\n"), head.constData());
         QVERIFY(httpGet(m_server->port(), "GARBAGE\r\n\r\n").startsWith("HTTP/1.1 400"));
         QVERIFY(httpGet(m_server->port(), "GET / HTTP/2.0\r\n\r\n").startsWith("HTTP/1.1 505"));
     }
@@ -494,13 +507,15 @@ private Q_SLOTS:
         }
         // Acks come back in send order with seq 1..1000.
         QList<QJsonObject> acks;
-        QVERIFY(waitUntil([&] {
-            for (const QJsonObject &f : std::as_const(a.frames))
-                if (f.value(u"type"_s) != u"presence"_s)
-                    acks.append(f);
-            a.frames.clear();
-            return acks.size() >= 1000 || a.closed;
-        }, 60000));
+        QVERIFY(waitUntil(
+            [&] {
+                for (const QJsonObject &f : std::as_const(a.frames))
+                    if (f.value(u"type"_s) != u"presence"_s)
+                        acks.append(f);
+                a.frames.clear();
+                return acks.size() >= 1000 || a.closed;
+            },
+            60000));
         for (int i = 0; i < 1000; ++i) {
             const QJsonObject ack = acks.at(i);
             QCOMPARE(ack.value(u"type"_s).toString(), u"ack"_s);
@@ -540,13 +555,15 @@ private Q_SLOTS:
             a->send(f);
         }
         QList<QJsonObject> replies;
-        QVERIFY(waitUntil([&] {
-            for (const QJsonObject &f : std::as_const(a->frames))
-                if (f.value(u"type"_s) != u"presence"_s)
-                    replies.append(f);
-            a->frames.clear();
-            return replies.size() >= 260;
-        }, 30000));
+        QVERIFY(waitUntil(
+            [&] {
+                for (const QJsonObject &f : std::as_const(a->frames))
+                    if (f.value(u"type"_s) != u"presence"_s)
+                        replies.append(f);
+                a->frames.clear();
+                return replies.size() >= 260;
+            },
+            30000));
         int acked = 0, limited = 0;
         for (int i = 0; i < 260; ++i) {
             const QJsonObject r = replies.at(i);
@@ -654,7 +671,55 @@ private Q_SLOTS:
             c.send({{u"type"_s, u"sync"_s}});
         QVERIFY(waitUntil([&] { return c.closed; }, 30000));
         QCOMPARE(c.closeCode, QWebSocketProtocol::CloseCodePolicyViolated);
+
+        // Binary messages are metered too.
+        Client b;
+        QVERIFY(b.open(server.url()));
+        QCOMPARE(b.signIn(u"flood2"_s).value(u"type"_s).toString(), u"welcome"_s);
+        for (int i = 0; i < 5000 && !b.closed; ++i)
+            b.socket.sendBinaryMessage("x");
+        QVERIFY(waitUntil([&] { return b.closed; }, 30000));
+        QCOMPARE(b.closeCode, QWebSocketProtocol::CloseCodePolicyViolated);
         QCOMPARE(server.stop(), 0);
+    }
+
+    void framesHeldDuringSignInAreAnsweredInOrder()
+    {
+        // A client that flushes its outbox right behind its sign-in: the frames are held
+        // while the password is hashed, the first 64 are then served and the rest are
+        // refused with rate_limited, every reply carrying its rid, all in request order.
+        Client c;
+        QVERIFY(c.open(m_server->url()));
+        c.send({{u"type"_s, u"register"_s}, {u"rid"_s, u"auth"_s}, {u"user"_s, name(u"held"_s)},
+            {u"password"_s, u"correct horse"_s}});
+        constexpr int Count = 80;
+        for (int i = 0; i < Count; ++i)
+            c.send({{u"type"_s, u"sync"_s}, {u"rid"_s, u"s%1"_s.arg(i)}});
+        c.socket.sendBinaryMessage("binary");
+
+        QStringList order;
+        int refused = 0;
+        QVERIFY(waitUntil([&] {
+            while (!c.frames.isEmpty()) {
+                const QJsonObject f = c.frames.takeFirst();
+                const QString type = f.value(u"type"_s).toString();
+                if (type == u"presence"_s)
+                    continue;
+                order.append(f.value(u"rid"_s).toString());
+                if (type == u"error"_s && f.value(u"code"_s).toString() == u"rate_limited"_s) {
+                    ++refused;
+                    if (f.value(u"retryAfterMs"_s).toInteger() <= 0)
+                        return true; // caught below
+                }
+            }
+            return order.size() == Count + 2;
+        }));
+        QCOMPARE(order.size(), Count + 2);
+        QCOMPARE(order.first(), u"auth"_s);
+        for (int i = 0; i < Count; ++i)
+            QCOMPARE(order.at(i + 1), u"s%1"_s.arg(i));
+        QCOMPARE(order.last(), QString()); // the binary frame's bad_request has no rid
+        QCOMPARE(refused, Count - 64);
     }
 
     void deadPeerIsDropped()
@@ -675,10 +740,12 @@ private Q_SLOTS:
         }));
         QVERIFY2(received.startsWith("HTTP/1.1 101"), received.constData());
         // Pings (opcode 0x9) arrive and go unanswered; the server hangs up.
-        QVERIFY(waitUntil([&] {
-            received += raw.readAll();
-            return raw.state() == QAbstractSocket::UnconnectedState;
-        }, 15000));
+        QVERIFY(waitUntil(
+            [&] {
+                received += raw.readAll();
+                return raw.state() == QAbstractSocket::UnconnectedState;
+            },
+            15000));
         QVERIFY(received.contains(char(0x89)));
         QCOMPARE(server.stop(), 0);
     }

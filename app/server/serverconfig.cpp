@@ -28,8 +28,8 @@ const QList<Option> &options()
 {
     static const QList<Option> list = {
         {u"listen"_s, u"HOST:PORT"_s,
-            u"Address and port to listen on (default 127.0.0.1:8443). HTTP (/healthz, /metrics) "
-            "and WebSocket (/ws) share it."_s},
+            u"Address and port to listen on (default 127.0.0.1:8443). HTTP (/healthz, /readyz, "
+            "/metrics) and WebSocket (/ws) share it."_s},
         {u"data-dir"_s, u"DIR"_s, u"Directory of the embedded store (required)."_s},
         {u"tls-cert"_s, u"FILE"_s, u"PEM certificate chain; enables TLS (wss://, https://)."_s},
         {u"tls-key"_s, u"FILE"_s, u"PEM private key of --tls-cert."_s},
@@ -122,8 +122,8 @@ bool isTrue(const QString &value)
 QString serverHelpText()
 {
     QString text = u"Usage: parley server [options]\n\n"
-                   "Runs the Parley chat server: WebSocket chat on /ws, /healthz and /metrics over "
-                   "HTTP, all on one port.\n\nOptions:\n"_s;
+                   "Runs the Parley chat server: WebSocket chat on /ws, /healthz, /readyz and "
+                   "/metrics over HTTP, all on one port.\n\nOptions:\n"_s;
     for (const Option &o : options()) {
         QString flag = u"  --"_s + o.name;
         if (!o.valueName.isEmpty())

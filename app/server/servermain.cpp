@@ -46,6 +46,10 @@ void printLine(FILE *stream, const QString &text)
 
 int runServer(int argc, char **argv, const QStringList &arguments)
 {
+    // The application object first: checking the TLS files already uses Qt Network.
+    QCoreApplication app(argc, argv);
+    QCoreApplication::setApplicationName(u"parley"_s);
+    QCoreApplication::setApplicationVersion(QStringLiteral(PARLEY_VERSION));
     const ConfigParse parsed
         = parseServerConfig(arguments, QProcessEnvironment::systemEnvironment().toStringList());
     if (!parsed.config) {
@@ -54,9 +58,6 @@ int runServer(int argc, char **argv, const QStringList &arguments)
     }
     const ServerConfig &config = *parsed.config;
 
-    QCoreApplication app(argc, argv);
-    QCoreApplication::setApplicationName(u"parley"_s);
-    QCoreApplication::setApplicationVersion(QStringLiteral(PARLEY_VERSION));
     if (qEnvironmentVariableIsEmpty("QT_MESSAGE_PATTERN"))
         qSetMessagePattern(u"%{time yyyy-MM-ddThh:mm:ss.zzz} %{type} %{category}: %{message}"_s);
 

@@ -6,6 +6,7 @@ set -euo pipefail
 packages=(
     build-essential cmake ninja-build pkg-config git
     qt6-base-dev qt6-websockets-dev libqt6sql6-sqlite
+    qtkeychain-qt6-dev
     libsodium-dev libsqlite3-dev
     openssl ca-certificates
 )

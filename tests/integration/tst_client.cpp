@@ -1,0 +1,405 @@
+// client-core end to end against the real `parley server`: two clients chatting, an
+// offline recipient, a sender process killed and restarted with queued messages, a
+// link cut at random moments over 1,000 messages each way, an expired token and a
+// server restart mid-conversation.
+#include "cache.h"
+#include "client.h"
+#include "codec.h"
+#include "credentialstore.h"
+#include "serverfixture.h"
+#include "tcpproxy.h"
+
+#include <QProcess>
+#include <QSqlDatabase>
+#include <QSqlQuery>
+#include <QtTest>
+
+using namespace Qt::StringLiterals;
+using namespace parley::client;
+using parley::test::ServerProcess;
+using parley::test::TcpProxy;
+using parley::test::waitUntil;
+
+namespace {
+
+ClientOptions fastOptions(const QString &dataDir = {})
+{
+    ClientOptions options;
+    options.dataDir = dataDir;
+    options.connection.backoff = {50, 1000, 60000};
+    options.connection.watchNetwork = false;
+    options.deliveredReceiptDelayMs = 50;
+    return options;
+}
+
+// A client-core instance with everything it announces recorded.
+class Peer : public QObject
+{
+public:
+    explicit Peer(
+        const QUrl &url, const QString &dataDir = {}, CredentialStore *credentials = nullptr)
+        : client(credentials ? credentials : &ownCredentials, fastOptions(dataDir))
+    {
+        client.setServer(url);
+        connect(&client, &Client::messageAdded, this,
+            [this](const ChatMessage &m) { added.append(m); });
+        connect(&client, &Client::messageChanged, this,
+            [this](const ChatMessage &m) { latest.insert(m.cid, m); });
+        connect(&client, &Client::conversationChanged, this,
+            [this](const ConversationInfo &info) { conversations.insert(info.conv, info); });
+        connect(&client, &Client::authenticationRequired, this,
+            [this](const QString &, const QString &code) { authCodes.append(code); });
+        connect(&client, &Client::synced, this, [this] { ++syncs; });
+    }
+
+    bool signIn(const QString &user, bool create = true, bool remember = false)
+    {
+        client.signIn(user, u"correct horse"_s, create, remember);
+        return waitUntil([&] { return client.state() == ConnectionState::Online; }, 20000);
+    }
+
+    // Messages from `from` that reached the timeline, in announcement order.
+    QList<ChatMessage> from(const QString &sender) const
+    {
+        QList<ChatMessage> result;
+        for (const ChatMessage &m : added)
+            if (m.from == sender && m.seq > 0)
+                result.append(m);
+        return result;
+    }
+
+    MemoryCredentialStore ownCredentials;
+    Client client;
+    QList<ChatMessage> added;
+    QHash<QString, ChatMessage> latest;
+    QHash<QString, ConversationInfo> conversations;
+    QStringList authCodes;
+    int syncs = 0;
+};
+
+// Every message from `sender` in `peer`'s timeline: bodies prefix-0..prefix-(n-1), in
+// order, strictly increasing seq, nothing twice.
+void verifyStream(const Peer &peer, const QString &sender, const QString &prefix, int n)
+{
+    const QList<ChatMessage> got = peer.from(sender);
+    QCOMPARE(got.size(), n);
+    for (int i = 0; i < n; ++i) {
+        QCOMPARE(got.at(i).body, prefix + u'-' + QString::number(i));
+        if (i > 0)
+            QVERIFY2(got.at(i).seq > got.at(i - 1).seq, qPrintable(got.at(i).body));
+    }
+}
+
+} // namespace
+
+class TestClient : public QObject
+{
+    Q_OBJECT
+
+private:
+    std::unique_ptr<ServerProcess> m_server;
+    int m_counter = 0;
+    QString name(const QString &base) { return base + QString::number(++m_counter); }
+
+    // Runs clientdriver to completion of `until` on its stdout; returns the process.
+    std::unique_ptr<QProcess> driver(const QStringList &args)
+    {
+        auto process = std::make_unique<QProcess>();
+        process->setProcessChannelMode(QProcess::ForwardedErrorChannel);
+        process->start(QStringLiteral(CLIENT_DRIVER), args);
+        return process;
+    }
+    static bool waitForLine(QProcess *process, const QByteArray &line, QByteArray *seen, int ms)
+    {
+        return waitUntil(
+                   [&] {
+                       *seen += process->readAllStandardOutput();
+                       return seen->contains(line) || process->state() == QProcess::NotRunning;
+                   },
+                   ms)
+            && seen->contains(line);
+    }
+
+private Q_SLOTS:
+    void initTestCase()
+    {
+        m_server = std::make_unique<ServerProcess>();
+        QVERIFY(m_server->start({u"--send-burst"_s, u"2000"_s}));
+    }
+
+    void cleanupTestCase() { QCOMPARE(m_server->stop(), 0); }
+
+    void twoClientsChat()
+    {
+        const QString alice = name(u"alice"_s), bob = name(u"bob"_s);
+        Peer a(m_server->url()), b(m_server->url());
+        QVERIFY(a.signIn(alice));
+        QVERIFY(b.signIn(bob));
+
+        const ChatMessage queued = a.client.send(bob, u"hello bob"_s);
+        QCOMPARE(queued.state, MessageState::Queued);
+        QVERIFY(queued.queuedAt > 0);
+        QVERIFY(!queued.cid.isEmpty());
+        // Ours is announced at once, and once.
+        QCOMPARE(a.added.size(), 1);
+
+        QTRY_COMPARE_WITH_TIMEOUT(b.from(alice).size(), 1, 10000);
+        QCOMPARE(b.from(alice).first().body, u"hello bob"_s);
+        QCOMPARE(b.from(alice).first().state, MessageState::Received);
+        QTRY_COMPARE_WITH_TIMEOUT(a.latest.value(queued.cid).state, MessageState::Sent, 10000);
+        const ChatMessage sent = a.latest.value(queued.cid);
+        QCOMPARE(sent.seq, 1);
+        QVERIFY(sent.sendingAt >= sent.queuedAt && sent.sentAt >= sent.sendingAt);
+
+        // Bob's client acknowledges delivery by itself; reading is explicit.
+        const QString conv = sent.conv;
+        QTRY_COMPARE_WITH_TIMEOUT(a.conversations.value(conv).peerDelivered, 1, 10000);
+        QCOMPARE(a.conversations.value(conv).peerRead, 0);
+        QCOMPARE(b.conversations.value(conv).unread, 1);
+        b.client.markRead(conv, 1);
+        QTRY_COMPARE_WITH_TIMEOUT(a.conversations.value(conv).peerRead, 1, 10000);
+        QTRY_COMPARE_WITH_TIMEOUT(b.conversations.value(conv).unread, 0, 10000);
+
+        // The reply, typing and presence.
+        b.client.setComposing(alice, true);
+        QTRY_VERIFY_WITH_TIMEOUT(a.client.presence(bob).typing, 10000);
+        b.client.send(alice, u"hi alice"_s);
+        QTRY_COMPARE_WITH_TIMEOUT(a.from(bob).size(), 1, 10000);
+        QCOMPARE(a.from(bob).first().seq, 2);
+        QVERIFY(a.client.presence(bob).online);
+        QCOMPARE(a.added.size(), 2); // our own message was not announced again by its echo
+
+        // Invalid sends fail at once and are not queued.
+        QCOMPARE(a.client.send(bob, QString()).state, MessageState::Failed);
+        QCOMPARE(a.client.send(alice, u"me"_s).state, MessageState::Failed);
+        QCOMPARE(a.client.send(bob, QString(4001, u'x')).state, MessageState::Failed);
+        QVERIFY(a.client.pendingMessages().isEmpty());
+
+        // A user that does not exist: the server refuses for good.
+        const ChatMessage nobody = a.client.send(u"nobody-here"_s, u"hello?"_s);
+        QTRY_COMPARE_WITH_TIMEOUT(a.latest.value(nobody.cid).state, MessageState::Failed, 10000);
+        QVERIFY(!a.latest.value(nobody.cid).failure.isEmpty());
+
+        // The directory.
+        QList<parley::protocol::UserEntry> users;
+        bool answered = false;
+        a.client.queryUsers(bob.left(3), 20, this, [&](const auto &list, const QString &error) {
+            QVERIFY(error.isEmpty());
+            users = list;
+            answered = true;
+        });
+        QTRY_VERIFY_WITH_TIMEOUT(answered, 10000);
+        QVERIFY(std::any_of(
+            users.cbegin(), users.cend(), [&](const auto &u) { return u.user == bob; }));
+    }
+
+    void offlineRecipientCatchesUp()
+    {
+        const QString alice = name(u"alice"_s), carol = name(u"carol"_s);
+        {
+            Peer c(m_server->url());
+            QVERIFY(c.signIn(carol));
+        }
+        Peer a(m_server->url());
+        QVERIFY(a.signIn(alice));
+        for (int i = 0; i < 30; ++i)
+            a.client.send(carol, u"m-"_s + QString::number(i));
+        QTRY_VERIFY_WITH_TIMEOUT(a.client.pendingMessages().isEmpty(), 10000);
+
+        Peer c(m_server->url());
+        QVERIFY(c.signIn(carol, false));
+        QTRY_COMPARE_WITH_TIMEOUT(c.from(alice).size(), 30, 10000);
+        verifyStream(c, alice, u"m"_s, 30);
+        QCOMPARE(c.from(alice).first().seq, 1);
+    }
+
+    void senderRestartKeepsQueuedMessages()
+    {
+        const QString dave = name(u"dave"_s), erin = name(u"erin"_s);
+        QTemporaryDir data;
+        Peer e(m_server->url());
+        QVERIFY(e.signIn(erin));
+        {
+            Peer d(m_server->url());
+            QVERIFY(d.signIn(dave));
+        }
+        TcpProxy proxy(m_server->port());
+        QVERIFY(proxy.listen());
+        const QString url = u"ws://127.0.0.1:%1/ws"_s.arg(proxy.port());
+        const QStringList account {u"--server"_s, url, u"--data"_s, data.path(), u"--user"_s, dave,
+            u"--password"_s, u"correct horse"_s, u"--to"_s, erin};
+
+        // 1. Offline: 50 messages queued, then the process is killed.
+        proxy.setRefusing(true);
+        QByteArray seen;
+        auto first = driver(account + QStringList {u"--count"_s, u"50"_s, u"--prefix"_s, u"q"_s});
+        QVERIFY2(waitForLine(first.get(), "queued 50", &seen, 20000), seen.constData());
+        first->kill();
+        first->waitForFinished();
+        QVERIFY(e.from(dave).isEmpty());
+
+        // 2. Online: 300 more, killed while they are in flight.
+        proxy.setRefusing(false);
+        seen.clear();
+        auto second = driver(account + QStringList {u"--count"_s, u"300"_s, u"--prefix"_s, u"r"_s});
+        QVERIFY2(waitForLine(second.get(), "queued 300", &seen, 20000), seen.constData());
+        QVERIFY2(seen.contains("ready 50"), seen.constData());
+        waitUntil([&] { return e.from(dave).size() > 10; }, 10000);
+        second->kill();
+        second->waitForFinished();
+
+        // 3. Restarted: whatever was left goes out, once.
+        seen.clear();
+        auto third = driver(account + QStringList {u"--exit-when-drained"_s});
+        QVERIFY2(waitForLine(third.get(), "drained", &seen, 60000), seen.constData());
+        QVERIFY(third->waitForFinished(10000));
+        QCOMPARE(third->exitCode(), 0);
+
+        QTRY_COMPARE_WITH_TIMEOUT(e.from(dave).size(), 350, 20000);
+        const QList<ChatMessage> got = e.from(dave);
+        for (int i = 0; i < 50; ++i)
+            QCOMPARE(got.at(i).body, u"q-"_s + QString::number(i));
+        for (int i = 0; i < 300; ++i)
+            QCOMPARE(got.at(50 + i).body, u"r-"_s + QString::number(i));
+        for (int i = 0; i < got.size(); ++i)
+            QCOMPARE(got.at(i).seq, i + 1);
+    }
+
+    void chaosOnTheLinkLosesNothing()
+    {
+        const QString frank = name(u"frank"_s), gina = name(u"gina"_s);
+        TcpProxy proxy(m_server->port());
+        QVERIFY(proxy.listen());
+        const QUrl url(u"ws://127.0.0.1:%1/ws"_s.arg(proxy.port()));
+        Peer f(url), g(url);
+        QVERIFY(f.signIn(frank));
+        QVERIFY(g.signIn(gina));
+
+        constexpr int Count = 1000;
+        proxy.setChaos(50, 300, 20261123);
+        // Both send at once, in bursts, while the link is cut every few hundred ms.
+        int sent = 0;
+        QTimer pacer;
+        connect(&pacer, &QTimer::timeout, this, [&] {
+            for (int i = 0; i < 5 && sent < Count; ++i, ++sent) {
+                f.client.send(gina, u"f-"_s + QString::number(sent));
+                g.client.send(frank, u"g-"_s + QString::number(sent));
+            }
+        });
+        pacer.start(20);
+        QVERIFY(waitUntil([&] { return sent == Count; }, 60000));
+        pacer.stop();
+
+        const QString conv = parley::protocol::conversationId(frank, gina);
+        QVERIFY(waitUntil(
+            [&] {
+                return f.client.pendingMessages().isEmpty() && g.client.pendingMessages().isEmpty()
+                    && f.client.contiguousSeq(conv) == 2 * Count
+                    && g.client.contiguousSeq(conv) == 2 * Count;
+            },
+            180000));
+        proxy.setChaos(0, 0);
+        qInfo() << "link cut" << proxy.cuts() << "times over" << proxy.accepted() << "connections";
+        QVERIFY(proxy.cuts() >= 5);
+
+        verifyStream(g, frank, u"f"_s, Count);
+        verifyStream(f, gina, u"g"_s, Count);
+        // Each side holds every seq of the conversation exactly once: the peer's
+        // messages as announced, ours as resolved by their acks.
+        for (const Peer *p : {&f, &g}) {
+            QSet<qint64> seqs;
+            int own = 0;
+            for (const ChatMessage &m : p->added) {
+                if (m.outgoing) {
+                    ++own;
+                    continue;
+                }
+                QVERIFY2(!seqs.contains(m.seq), "a seq announced twice");
+                seqs.insert(m.seq);
+            }
+            QCOMPARE(own, Count); // announced once, at send()
+            for (const ChatMessage &m : p->latest) {
+                if (m.seq > 0) {
+                    QVERIFY2(!seqs.contains(m.seq), "our seq also arrived as theirs");
+                    seqs.insert(m.seq);
+                }
+            }
+            QCOMPARE(seqs.size(), 2 * Count);
+        }
+    }
+
+    void expiredTokenAsksForThePassword()
+    {
+        const QString henry = name(u"henry"_s);
+        MemoryCredentialStore keychain;
+        {
+            Peer h(m_server->url(), {}, &keychain);
+            QVERIFY(h.signIn(henry, true, true));
+        }
+        // A saved token resumes without the password.
+        {
+            Peer h(m_server->url(), {}, &keychain);
+            h.client.resumeSaved(henry);
+            QTRY_COMPARE_WITH_TIMEOUT(h.client.state(), ConnectionState::Online, 20000);
+        }
+        // Expire every token of henry's in the server's database.
+        const quint16 port = m_server->port();
+        QCOMPARE(m_server->stop(), 0);
+        {
+            auto db = QSqlDatabase::addDatabase(u"QSQLITE"_s, u"expire"_s);
+            db.setDatabaseName(m_server->dataDir() + u"/parley.sqlite3"_s);
+            QVERIFY(db.open());
+            QSqlQuery q(db);
+            QVERIFY(q.prepare(u"UPDATE tokens SET expires = 1 WHERE user = ?"_s));
+            q.addBindValue(henry);
+            QVERIFY(q.exec());
+            QVERIFY(q.numRowsAffected() >= 1);
+        }
+        QSqlDatabase::removeDatabase(u"expire"_s);
+        QVERIFY(m_server->start({u"--send-burst"_s, u"2000"_s}, port));
+
+        Peer h(m_server->url(), {}, &keychain);
+        QSignalSpy states(&h.client, &Client::stateChanged);
+        h.client.resumeSaved(henry);
+        QTRY_COMPARE_WITH_TIMEOUT(h.authCodes.size(), 1, 20000);
+        QCOMPARE(h.authCodes.first(), u"auth_failed"_s); // what the server says for a dead token
+        QCOMPARE(h.client.state(), ConnectionState::Offline);
+        // No reconnect loop: nothing moves any more.
+        const qsizetype changes = states.size();
+        QTest::qWait(1500);
+        QCOMPARE(states.size(), changes);
+        QCOMPARE(h.client.state(), ConnectionState::Offline);
+        // The dead token is forgotten: next time the app asks for the password at once.
+        Peer again(m_server->url(), {}, &keychain);
+        again.client.resumeSaved(henry);
+        QTRY_COMPARE_WITH_TIMEOUT(again.authCodes.size(), 1, 10000);
+        QCOMPARE(again.authCodes.first(), QString());
+        // And the password still works.
+        QVERIFY(again.signIn(henry, false));
+    }
+
+    void serverRestartMidConversation()
+    {
+        const QString ivan = name(u"ivan"_s), judy = name(u"judy"_s);
+        Peer i(m_server->url()), j(m_server->url());
+        QVERIFY(i.signIn(ivan));
+        QVERIFY(j.signIn(judy));
+        i.client.send(judy, u"s-0"_s);
+        QTRY_COMPARE_WITH_TIMEOUT(j.from(ivan).size(), 1, 10000);
+
+        const quint16 port = m_server->port();
+        QCOMPARE(m_server->stop(), 0);
+        QTRY_VERIFY_WITH_TIMEOUT(i.client.state() != ConnectionState::Online, 10000);
+        for (int n = 1; n < 6; ++n)
+            i.client.send(judy, u"s-"_s + QString::number(n));
+        QCOMPARE(i.client.pendingMessages().size(), 5);
+        QVERIFY(m_server->start({u"--send-burst"_s, u"2000"_s}, port));
+
+        QTRY_COMPARE_WITH_TIMEOUT(j.from(ivan).size(), 6, 30000);
+        verifyStream(j, ivan, u"s"_s, 6);
+        QTRY_VERIFY_WITH_TIMEOUT(i.client.pendingMessages().isEmpty(), 10000);
+    }
+};
+
+QTEST_GUILESS_MAIN(TestClient)
+#include "tst_client.moc"

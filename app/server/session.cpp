@@ -525,6 +525,22 @@ void Session::handleSync(const SyncRequest &frame, quint64 slot)
             }));
 }
 
+// A page whose frame would exceed maxFrameBytes (long bodies) stops early with more =
+// true, keeping the messages next to the cursor; one message always fits.
+HistoryPage Session::fitPage(const HistoryRequest &request, HistorySlice slice)
+{
+    HistoryPage page {request.rid, request.conv, std::move(slice.messages), slice.more};
+    while (page.messages.size() > 1 && encode(ServerFrame(page)).size() > MaxFrameBytes) {
+        const qsizetype drop = std::max<qsizetype>(1, page.messages.size() / 4);
+        if (request.after)
+            page.messages.remove(page.messages.size() - drop, drop); // keep the oldest
+        else
+            page.messages.remove(0, drop); // before / newest: keep the newest
+        page.more = true;
+    }
+    return page;
+}
+
 void Session::handleHistory(const HistoryRequest &frame, quint64 slot)
 {
     const auto members = conversationMembers(frame.conv);
@@ -541,9 +557,7 @@ void Session::handleHistory(const HistoryRequest &frame, quint64 slot)
                 s->fill(slot, ServerFrame(s->storeError(frame.rid, result.error())));
                 return;
             }
-            s->fill(slot,
-                ServerFrame(HistoryPage {
-                    frame.rid, frame.conv, result.value().messages, result.value().more}));
+            s->fill(slot, ServerFrame(fitPage(frame, std::move(result.value()))));
         }));
 }
 

@@ -67,6 +67,8 @@ private:
     std::optional<protocol::Error> admit(const QString &text);
     static QString ridIn(const QString &text);
     void processHeld();
+    static protocol::HistoryPage fitPage(
+        const protocol::HistoryRequest &request, HistorySlice slice);
     void dispatch(const protocol::ClientFrame &frame, quint64 slot);
 
     void handleRegister(const protocol::Register &frame, quint64 slot);

@@ -56,29 +56,56 @@ void request(CacheWorker *worker, QObject *context, std::function<Result()> quer
 
 } // namespace
 
+// Every Cache of the process shares a few threads: the desktop has one account open,
+// the swarm thousands of in-memory caches, and a thread each would not scale.
+class CacheThreads
+{
+public:
+    CacheThreads()
+    {
+        const int count = std::clamp(QThread::idealThreadCount(), 1, 4);
+        for (int i = 0; i < count; ++i) {
+            auto *thread = new QThread;
+            thread->setObjectName(u"parley-cache-"_s + QString::number(i));
+            thread->start();
+            m_threads.append(thread);
+        }
+    }
+    ~CacheThreads()
+    {
+        for (QThread *thread : std::as_const(m_threads)) {
+            thread->quit();
+            thread->wait();
+            delete thread;
+        }
+    }
+    QThread *next() { return m_threads.at(int(m_next++ % quint64(m_threads.size()))); }
+
+private:
+    QList<QThread *> m_threads;
+    std::atomic<quint64> m_next = 0;
+};
+Q_GLOBAL_STATIC(CacheThreads, s_threads)
+
 Cache::Cache(QObject *parent)
     : QObject(parent)
-    , m_thread(new QThread)
+    , m_thread(s_threads->next())
     , m_worker(new CacheWorker(u"parley-cache-"_s + QString::number(++s_lastConnectionId)))
 {
-    m_thread->setObjectName(u"parley-cache"_s);
     m_worker->moveToThread(m_thread);
-    m_thread->start();
 }
 
 Cache::~Cache()
 {
-    // Queued behind everything already posted, so pending writes commit first.
+    // Queued behind everything already posted, so pending writes commit first; the
+    // worker is deleted on its own thread, after which nothing can reach it.
     QMetaObject::invokeMethod(
         m_worker,
         [worker = m_worker] {
             worker->close();
-            worker->thread()->quit();
+            delete worker;
         },
-        Qt::QueuedConnection);
-    m_thread->wait();
-    delete m_worker; // its thread has finished: nothing can reach it any more
-    delete m_thread;
+        Qt::BlockingQueuedConnection);
 }
 
 void Cache::open(const QString &path, QObject *context, std::function<void(QString error)> done)

@@ -1,7 +1,8 @@
 // The local cache: one SQLite database per account (conversations, messages, receipts,
-// the outbox), owned by a worker thread. Every call returns at once; writes are applied
-// in call order and batched into one transaction per burst; read callbacks run on the
-// thread of their context object, after every write issued before the read.
+// the outbox), owned by a worker on one of a few cache threads shared by the process.
+// Every call returns at once; writes are applied in call order and batched into one
+// transaction per burst; read callbacks run on the thread of their context object,
+// after every write issued before the read.
 //
 // Schema versioned with PRAGMA user_version and forward-only migrations; see
 // docs/client-core.md.
@@ -89,7 +90,7 @@ public:
     qint64 writesCommitted() const;
 
 private:
-    QThread *m_thread = nullptr;
+    QThread *m_thread = nullptr; // shared by the caches of the process; not owned
     CacheWorker *m_worker = nullptr; // lives on m_thread
 };
 

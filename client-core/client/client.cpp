@@ -245,8 +245,11 @@ bool Client::Private::request(ClientFrame frame, std::function<void(const Server
     std::visit([&](auto &f) { f.rid = id; }, frame);
     if (!connection->send(frame))
         return false;
-    if (onReply)
+    if (onReply) {
         pending.insert(id, std::move(onReply));
+        pendingDeadline.insert(id, now() + RequestTimeoutMs);
+        scheduleWakeup();
+    }
     return true;
 }
 
@@ -314,6 +317,8 @@ void Client::Private::scheduleWakeup()
         consider(t.nextDeadlineMs());
     for (const qint64 at : std::as_const(peerTypingAt))
         consider(at + TypingShownForMs);
+    for (const qint64 at : std::as_const(pendingDeadline))
+        consider(at);
     if (next < 0) {
         wakeup.stop();
         return;
@@ -321,9 +326,27 @@ void Client::Private::scheduleWakeup()
     wakeup.start(int(std::clamp<qint64>(next - now(), 0, 60000)));
 }
 
+void Client::Private::expireRequests(qint64 nowMs)
+{
+    QList<QString> expired;
+    for (auto it = pendingDeadline.cbegin(); it != pendingDeadline.cend(); ++it) {
+        if (it.value() <= nowMs)
+            expired.append(it.key());
+    }
+    for (const QString &rid : std::as_const(expired)) {
+        pendingDeadline.remove(rid);
+        if (auto callback = pending.take(rid)) {
+            qCWarning(lcClient) << "no answer to request" << rid << "; giving up on it";
+            callback(ServerFrame(
+                Error {rid, ErrorCode::Unavailable, Client::tr("no answer from the server"), {}}));
+        }
+    }
+}
+
 void Client::Private::onWakeup()
 {
     const qint64 t = now();
+    expireRequests(t);
     for (auto it = typing.begin(); it != typing.end();) {
         if (it->tick(t) == TypingThrottle::Emit::Stop)
             request(TypingRequest {{}, it.key(), TypingState::Stop}, {});

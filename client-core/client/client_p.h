@@ -19,6 +19,7 @@ namespace detail {
 inline constexpr int HistoryPageLimit = 500; // the server's cap
 inline constexpr qint64 TypingShownForMs = 6000; // a peer's "typing" fades without a refresh
 inline constexpr int LogoutTimeoutMs = 3000;
+inline constexpr qint64 RequestTimeoutMs = 30000;
 
 inline qint64 wallNowMs()
 {
@@ -56,6 +57,9 @@ struct Client::Private
     // the timeline must not announce them a second time.
     QSet<QString> ownCids;
     QHash<QString, std::function<void(const ServerFrame &)>> pending; // by rid
+    // When each pending request gives up waiting (a reply the link lost or that could not
+    // be read); it is then answered with `unavailable` like a request cut by a disconnect.
+    QHash<QString, qint64> pendingDeadline;
     QHash<QString, qint64> deliveredToSend; // conv -> upTo
     QHash<QString, qint64> readToSend; // conv -> upTo
     QHash<QString, TypingThrottle> typing; // by peer
@@ -89,6 +93,7 @@ struct Client::Private
     void onAuthenticationFailed(const Error &error);
     void scheduleWakeup();
     void onWakeup();
+    void expireRequests(qint64 nowMs);
     void pump();
 
     // ---- frames ----

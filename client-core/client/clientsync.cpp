@@ -18,6 +18,7 @@ void Client::Private::onStateChanged(ConnectionState state)
             t.fetchAbandoned();
         // Replies that will never come: tell their callers.
         const auto callbacks = std::exchange(pending, {});
+        pendingDeadline.clear();
         for (const auto &callback : callbacks)
             callback(ServerFrame(Error {{}, ErrorCode::Unavailable, Client::tr("offline"), {}}));
         fetchesAfterSync = -1;
@@ -162,6 +163,7 @@ void Client::Private::onFrame(const ServerFrame &frame)
                     onSendError(f.rid, f);
                     return;
                 }
+                pendingDeadline.remove(f.rid);
                 if (auto callback = pending.take(f.rid))
                     callback(frame);
                 else
@@ -169,6 +171,7 @@ void Client::Private::onFrame(const ServerFrame &frame)
             } else if constexpr (std::is_same_v<F, Hello> || std::is_same_v<F, Welcome>) {
                 // The connection handles these.
             } else {
+                pendingDeadline.remove(f.rid);
                 if (auto callback = pending.take(f.rid))
                     callback(frame);
             }

@@ -676,7 +676,8 @@ const std::array<FrameKind<ServerFrame>, 13> ServerFrameKinds {{
 }};
 
 template<typename Frame, std::size_t N>
-Decoded<Frame> decodeFrame(QByteArrayView utf8, const std::array<FrameKind<Frame>, N> &kinds)
+Decoded<Frame> decodeFrame(
+    QByteArrayView utf8, const std::array<FrameKind<Frame>, N> &kinds, qsizetype maxBytes)
 {
     DecodeError error;
     const auto reject = [&error](ErrorCode code, QString field, QString message) {
@@ -688,10 +689,10 @@ Decoded<Frame> decodeFrame(QByteArrayView utf8, const std::array<FrameKind<Frame
         return Decoded<Frame>(error);
     };
 
-    if (utf8.size() > MaxFrameBytes)
+    if (utf8.size() > maxBytes)
         return reject(ErrorCode::TooLarge, {},
             u"frame of "_s + QString::number(utf8.size()) + u" bytes exceeds the limit of "_s
-                + QString::number(MaxFrameBytes));
+                + QString::number(maxBytes));
     // QJsonDocument silently replaces malformed sequences with U+FFFD, so check first.
     if (!utf8.isValidUtf8())
         return reject(ErrorCode::BadRequest, {}, u"frame is not valid UTF-8"_s);
@@ -938,12 +939,12 @@ template<typename Variant> QJsonObject variantToJson(const Variant &frame)
 
 Decoded<ClientFrame> decodeClientFrame(QByteArrayView utf8)
 {
-    return decodeFrame(utf8, ClientFrameKinds);
+    return decodeFrame(utf8, ClientFrameKinds, MaxFrameBytes);
 }
 
 Decoded<ServerFrame> decodeServerFrame(QByteArrayView utf8)
 {
-    return decodeFrame(utf8, ServerFrameKinds);
+    return decodeFrame(utf8, ServerFrameKinds, MaxServerFrameBytes);
 }
 
 QJsonObject toJson(const ClientFrame &frame)

@@ -23,12 +23,15 @@ struct DecodeError
     friend bool operator==(const DecodeError &, const DecodeError &) = default;
 };
 
-template<typename T>
-class Decoded
+template<typename T> class Decoded
 {
 public:
-    Decoded(T value) : m_value(std::move(value)) { }
-    Decoded(DecodeError error) : m_value(std::move(error)) { }
+    Decoded(T value)
+        : m_value(std::move(value))
+    { }
+    Decoded(DecodeError error)
+        : m_value(std::move(error))
+    { }
     bool ok() const { return std::holds_alternative<T>(m_value); }
     explicit operator bool() const { return ok(); }
     const T &value() const { return std::get<T>(m_value); }

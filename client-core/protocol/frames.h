@@ -16,12 +16,15 @@
 namespace parley::protocol {
 
 inline constexpr int ProtocolVersion = 1;
-inline constexpr qsizetype MaxFrameBytes = 65536;
+inline constexpr qsizetype MaxFrameBytes = 65536; // what the server accepts (hello.limits)
+// What clients accept from a server. The server keeps its own frames under MaxFrameBytes
+// too (history pages stop early), but a client should not break on a bigger one.
+inline constexpr qsizetype MaxServerFrameBytes = 16 * 1024 * 1024;
 inline constexpr qsizetype MaxBodyChars = 4000; // Unicode code points
 inline constexpr qsizetype MinUserChars = 2;
 inline constexpr qsizetype MaxUserChars = 32;
 inline constexpr qsizetype MaxPasswordBytes = 1024;
-inline constexpr qsizetype MaxIdChars = 64;     // rid, cid, device
+inline constexpr qsizetype MaxIdChars = 64; // rid, cid, device
 inline constexpr qsizetype MaxTokenChars = 256;
 inline constexpr int MaxWatchUsers = 256;
 inline constexpr qint64 MaxSafeInteger = 9007199254740991LL; // 2^53 - 1
@@ -153,7 +156,7 @@ struct SearchRequest
 };
 
 using ClientFrame = std::variant<Register, Login, Resume, Logout, Send, ReceiptRequest, SyncRequest,
-                                 HistoryRequest, TypingRequest, Watch, UsersRequest, SearchRequest>;
+    HistoryRequest, TypingRequest, Watch, UsersRequest, SearchRequest>;
 
 // ---- server -> client ------------------------------------------------------
 
@@ -310,8 +313,7 @@ struct Error
 };
 
 using ServerFrame = std::variant<Hello, Welcome, Ack, MessageEvent, ReceiptEvent, Conversations,
-                                 HistoryPage, TypingEvent, PresenceEvent, UsersPage, SearchResults,
-                                 Ok, Error>;
+    HistoryPage, TypingEvent, PresenceEvent, UsersPage, SearchResults, Ok, Error>;
 
 // The type name of a frame as written in its "type" field.
 QString frameTypeName(const ClientFrame &frame);

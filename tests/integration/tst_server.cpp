@@ -264,6 +264,48 @@ private Q_SLOTS:
             a1->request(sendFrame(alice, u"me"_s)).value(u"code"_s).toString(), u"bad_request"_s);
     }
 
+    void historyPagesStayUnderTheFrameLimit()
+    {
+        // 40 messages of 4000 two-byte characters: ~320 KB of history.
+        const QString alice = name(u"alice"_s), bob = name(u"bob"_s);
+        auto a = signedIn(alice);
+        auto b = signedIn(bob);
+        QVERIFY(a && b);
+        const QString body(4000, u'\u00e9');
+        for (int i = 0; i < 40; ++i)
+            QCOMPARE(a->request({{u"type"_s, u"send"_s}, {u"to"_s, bob},
+                                    {u"cid"_s, QString(u"big-"_s + QString::number(i))},
+                                    {u"body"_s, body}})
+                         .value(u"type"_s)
+                         .toString(),
+                u"ack"_s);
+        const QString conv = alice < bob ? alice + u':' + bob : bob + u':' + alice;
+        qint64 after = 0;
+        int pages = 0;
+        QList<qint64> seqs;
+        for (bool more = true; more; ++pages) {
+            const QJsonObject page = b->request({{u"type"_s, u"history"_s}, {u"conv"_s, conv},
+                {u"after"_s, after}, {u"limit"_s, 100}});
+            QCOMPARE(page.value(u"type"_s).toString(), u"history"_s);
+            QVERIFY(QJsonDocument(page).toJson(QJsonDocument::Compact).size() <= 65536);
+            const QJsonArray messages = page.value(u"messages"_s).toArray();
+            QVERIFY(!messages.isEmpty());
+            for (const QJsonValue &m : messages)
+                seqs.append(m.toObject().value(u"seq"_s).toInteger());
+            after = seqs.last();
+            more = page.value(u"more"_s).toBool();
+        }
+        QVERIFY(pages > 1);
+        QCOMPARE(seqs.size(), 40);
+        for (int i = 0; i < 40; ++i)
+            QCOMPARE(seqs.at(i), i + 1);
+        // The newest page keeps the newest messages.
+        const QJsonArray newest = b->request({{u"type"_s, u"history"_s}, {u"conv"_s, conv}})
+                                      .value(u"messages"_s)
+                                      .toArray();
+        QCOMPARE(newest.last().toObject().value(u"seq"_s).toInteger(), 40);
+    }
+
     void offlineStorageSyncAndHistory()
     {
         const QString alice = name(u"alice"_s), carol = name(u"carol"_s);
@@ -679,8 +721,14 @@ private Q_SLOTS:
         for (int i = 0; i < 5000 && !b.closed; ++i)
             b.socket.sendBinaryMessage("x");
         QVERIFY(waitUntil([&] { return b.closed; }, 30000));
-        QCOMPARE(b.closeCode, QWebSocketProtocol::CloseCodePolicyViolated);
-        QCOMPARE(server.stop(), 0);
+        // The server closes with 1008 here too, but a client still flooding may see the
+        // TCP reset (the server hangs up with unread data) before the close frame; the
+        // server's log says which rule closed it.
+        QVERIFY(b.closeCode == QWebSocketProtocol::CloseCodePolicyViolated
+            || b.closeCode == QWebSocketProtocol::CloseCodeNormal);
+        const int rc = server.stop();
+        QVERIFY2(rc == 0, server.errors().right(3000).constData());
+        QCOMPARE(server.errors().count("closed for rate-limit abuse"), 2);
     }
 
     void framesHeldDuringSignInAreAnsweredInOrder()

@@ -461,6 +461,23 @@ void TestCodec::serverDecode_data()
     QTest::addColumn<QByteArray>("input");
     QTest::addColumn<ServerFrame>("expected");
 
+    // The 64 KiB limit is what the server accepts; a client reads bigger server frames.
+    {
+        QList<Message> messages;
+        QByteArray json = R"({"type":"history","conv":"alice:bob","more":false,"messages":[)"_ba;
+        for (int seq = 1; seq <= 40; ++seq) {
+            const QString body(4000, u'\u00e9');
+            messages.append(Message {u"alice:bob"_s, seq, u"alice"_s, u"bob"_s,
+                u"c"_s + QString::number(seq), body, 1700000000000});
+            json += (seq > 1 ? ","_ba : ""_ba) + R"({"conv":"alice:bob","seq":)"_ba
+                + QByteArray::number(seq) + R"(,"from":"alice","to":"bob","cid":"c)"_ba
+                + QByteArray::number(seq) + R"(","body":")"_ba + body.toUtf8()
+                + R"(","ts":1700000000000})"_ba;
+        }
+        json += "]}"_ba;
+        QTest::newRow("history page over 64 KiB")
+            << json << ServerFrame(HistoryPage {{}, u"alice:bob"_s, messages, false});
+    }
     QTest::newRow("results next absent is null")
         << R"({"type":"results","rid":"5","hits":[]})"_ba
         << ServerFrame(SearchResults {u"5"_s, {}, std::nullopt});

@@ -67,6 +67,9 @@ constexpr QStringView kSchemaV1[] = {
     u"sending_at INTEGER NOT NULL,"
     u" failed_at INTEGER NOT NULL, ts INTEGER NOT NULL) WITHOUT ROWID",
     u"CREATE INDEX outbox_by_conv ON outbox(conv, position)",
+    // New rows take max(position) + 1: without this, a long offline queue made every
+    // outbox write scan the table.
+    u"CREATE INDEX outbox_by_position ON outbox(position)",
 };
 
 constexpr std::array<std::span<const QStringView>, 1> kMigrations = {kSchemaV1};

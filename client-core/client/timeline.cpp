@@ -94,9 +94,20 @@ TypingThrottle::Emit TypingThrottle::input(bool composing, qint64 nowMs)
         if (!m_typing)
             return Emit::Nothing;
         m_typing = false;
+        // The server forwards at most one typing frame per second per peer; a stop right
+        // behind its start would be dropped and the peer would see "typing" for seconds.
+        if (nowMs - m_lastStartMs < MinGapMs) {
+            m_stopAtMs = m_lastStartMs + MinGapMs;
+            return Emit::Nothing;
+        }
         return Emit::Stop;
     }
     m_lastInputMs = nowMs;
+    if (m_stopAtMs >= 0) {
+        // Typing again before the deferred stop went out: the peer still sees it.
+        m_stopAtMs = -1;
+        m_typing = true;
+    }
     // The peer drops the indicator after a few seconds without a start: repeat it.
     if (m_typing && nowMs - m_lastStartMs < StartEveryMs)
         return Emit::Nothing;
@@ -107,6 +118,10 @@ TypingThrottle::Emit TypingThrottle::input(bool composing, qint64 nowMs)
 
 TypingThrottle::Emit TypingThrottle::tick(qint64 nowMs)
 {
+    if (m_stopAtMs >= 0 && nowMs >= m_stopAtMs) {
+        m_stopAtMs = -1;
+        return Emit::Stop;
+    }
     if (!m_typing || nowMs - m_lastInputMs < IdleStopMs)
         return Emit::Nothing;
     m_typing = false;
@@ -115,6 +130,8 @@ TypingThrottle::Emit TypingThrottle::tick(qint64 nowMs)
 
 qint64 TypingThrottle::nextDeadlineMs() const
 {
+    if (m_stopAtMs >= 0)
+        return m_stopAtMs;
     return m_typing ? m_lastInputMs + IdleStopMs : -1;
 }
 

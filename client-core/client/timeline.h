@@ -73,7 +73,8 @@ private:
 
 // Typing notifications as the protocol wants them: at most one `start` per 3 s while
 // the user keeps typing, and a `stop` after 5 s without a keystroke (or when the
-// message is sent or the text cleared).
+// message is sent or the text cleared, but never within 1 s of the start, which the
+// server would drop).
 class TypingThrottle
 {
 public:
@@ -85,9 +86,11 @@ public:
     qint64 nextDeadlineMs() const; // -1 when not typing
     static constexpr qint64 StartEveryMs = 3000;
     static constexpr qint64 IdleStopMs = 5000;
+    static constexpr qint64 MinGapMs = 1000; // the server's typing limit per peer
 
 private:
     bool m_typing = false;
+    qint64 m_stopAtMs = -1; // a stop deferred to keep 1 s after the start
     qint64 m_lastStartMs = -1;
     qint64 m_lastInputMs = -1;
 };

@@ -390,14 +390,22 @@ void TestTimeline::typing_data()
         << QList<E> {E::Start, E::Nothing, E::Nothing, E::Stop}
         << QList<qint64> {5000, 7000, 7000, -1};
     QTest::newRow("clearing stops once")
-        << QStringList {u"type@0"_s, u"clear@100"_s, u"clear@200"_s, u"tick@6000"_s}
+        << QStringList {u"type@0"_s, u"clear@1500"_s, u"clear@1600"_s, u"tick@6000"_s}
         << QList<E> {E::Start, E::Stop, E::Nothing, E::Nothing} << QList<qint64> {5000, -1, -1, -1};
+    QTest::newRow("a stop right behind its start waits 1 s (the server's typing limit)")
+        << QStringList {u"type@0"_s, u"clear@100"_s, u"tick@999"_s, u"tick@1000"_s, u"tick@2000"_s}
+        << QList<E> {E::Start, E::Nothing, E::Nothing, E::Stop, E::Nothing}
+        << QList<qint64> {5000, 1000, 1000, -1, -1};
+    QTest::newRow("typing again before the deferred stop cancels it")
+        << QStringList {u"type@0"_s, u"clear@100"_s, u"type@500"_s, u"tick@1000"_s}
+        << QList<E> {E::Start, E::Nothing, E::Nothing, E::Nothing}
+        << QList<qint64> {5000, 1000, 5500, 5500};
     QTest::newRow("clearing without typing")
         << QStringList {u"clear@0"_s, u"tick@10000"_s} << QList<E> {E::Nothing, E::Nothing}
         << QList<qint64> {-1, -1};
     QTest::newRow("typing again after a stop starts at once")
-        << QStringList {u"type@0"_s, u"clear@500"_s, u"type@1000"_s}
-        << QList<E> {E::Start, E::Stop, E::Start} << QList<qint64> {5000, -1, 6000};
+        << QStringList {u"type@0"_s, u"clear@1500"_s, u"type@2000"_s}
+        << QList<E> {E::Start, E::Stop, E::Start} << QList<qint64> {5000, -1, 7000};
 }
 
 void TestTimeline::typing()

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Installs what building and testing Parley needs on Debian/Ubuntu, skipping
+# Installs what building and running Parley needs on Debian/Ubuntu, skipping
 # whatever is already there. Safe to run again. Uses sudo when not root.
+#   --test   also what the test suite needs: Node.js and npm (they run dynalite, the
+#            local DynamoDB) and python3-botocore (cross-checks the SigV4 signer).
 set -euo pipefail
 
 packages=(
@@ -10,6 +12,18 @@ packages=(
     libsodium-dev libsqlite3-dev
     openssl ca-certificates
 )
+test_packages=(python3-botocore)
+
+with_tests=0
+for arg in "$@"; do
+    case "$arg" in
+        --test) with_tests=1 ;;
+        *) echo "usage: $0 [--test]" >&2; exit 2 ;;
+    esac
+done
+if ((with_tests)); then
+    packages+=("${test_packages[@]}")
+fi
 
 missing=()
 for p in "${packages[@]}"; do
@@ -17,6 +31,11 @@ for p in "${packages[@]}"; do
         missing+=("$p")
     fi
 done
+# Node.js and npm are looked for as commands, not packages: NodeSource's nodejs bundles
+# npm and conflicts with Debian's npm package, which apt would otherwise swap it for.
+if ((with_tests)) && ! { command -v node && command -v npm; } >/dev/null; then
+    missing+=(nodejs npm)
+fi
 
 if ((${#missing[@]})); then
     echo "parley: installing ${missing[*]}"

@@ -1,6 +1,7 @@
 #include "server.h"
 
 #include "chatservice.h"
+#include "dynamostore.h"
 #include "httprequestparser.h"
 #include "listener.h"
 #include "localbus.h"
@@ -81,7 +82,13 @@ bool Server::start(QString *error)
             return false;
     }
 
-    m_store = std::make_unique<SqliteStore>(m_config.dataDir);
+    if (m_config.store == StoreBackend::DynamoDb)
+        m_store = std::make_unique<DynamoStore>(
+            DynamoStoreOptions {
+                m_config.dynamodbEndpoint, m_config.dynamodbTablePrefix, m_config.createTables, {}},
+            m_metrics.get());
+    else
+        m_store = std::make_unique<SqliteStore>(m_config.dataDir);
     if (!m_store->open(error))
         return false;
     m_bus = std::make_unique<LocalBus>();

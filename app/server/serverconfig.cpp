@@ -4,9 +4,11 @@
 #include <QFile>
 #include <QFileInfo>
 #include <QHash>
+#include <QRegularExpression>
 #include <QSslCertificate>
 #include <QSslKey>
 #include <QThread>
+#include <QUrl>
 
 using namespace Qt::StringLiterals;
 
@@ -30,7 +32,18 @@ const QList<Option> &options()
         {u"listen"_s, u"HOST:PORT"_s,
             u"Address and port to listen on (default 127.0.0.1:8443). HTTP (/healthz, /readyz, "
             "/metrics) and WebSocket (/ws) share it."_s},
-        {u"data-dir"_s, u"DIR"_s, u"Directory of the embedded store (required)."_s},
+        {u"store"_s, u"sqlite|dynamodb"_s,
+            u"Durable store: sqlite (embedded, default) or dynamodb (shared by several nodes; "
+            "region and credentials from the usual AWS_* variables or ~/.aws)."_s},
+        {u"data-dir"_s, u"DIR"_s, u"Directory of the embedded store (required with sqlite)."_s},
+        {u"dynamodb-endpoint"_s, u"URL"_s,
+            u"DynamoDB endpoint, e.g. http://127.0.0.1:8000 for a local one (default: "
+            "AWS_ENDPOINT_URL_DYNAMODB, AWS_ENDPOINT_URL, else the region's)."_s},
+        {u"dynamodb-table-prefix"_s, u"PREFIX"_s,
+            u"Prefix of the DynamoDB table names (default parley_)."_s},
+        {u"create-tables"_s, {},
+            u"Create missing DynamoDB tables and wait until they are ACTIVE (existing tables "
+            "are kept)."_s},
         {u"tls-cert"_s, u"FILE"_s, u"PEM certificate chain; enables TLS (wss://, https://)."_s},
         {u"tls-key"_s, u"FILE"_s, u"PEM private key of --tls-cert."_s},
         {u"node-id"_s, u"ID"_s,
@@ -216,9 +229,20 @@ ConfigParse parseServerConfig(const QStringList &arguments, const QStringList &e
         return fail(
             u"--listen expects HOST:PORT, e.g. 127.0.0.1:8443 or [::1]:8443, not '%1'"_s.arg(
                 last(u"listen"_s)));
+    const QString store = values.contains(u"store"_s) ? last(u"store"_s).toLower() : u"sqlite"_s;
+    if (store == u"sqlite"_s)
+        config.store = StoreBackend::Sqlite;
+    else if (store == u"dynamodb"_s)
+        config.store = StoreBackend::DynamoDb;
+    else
+        return fail(u"--store expects sqlite or dynamodb, not '%1'"_s.arg(last(u"store"_s)));
     config.dataDir = last(u"data-dir"_s);
-    if (config.dataDir.isEmpty())
+    if (config.store == StoreBackend::Sqlite && config.dataDir.isEmpty())
         return fail(u"--data-dir is required (where the embedded store keeps its file)"_s);
+    config.dynamodbEndpoint = last(u"dynamodb-endpoint"_s);
+    if (values.contains(u"dynamodb-table-prefix"_s))
+        config.dynamodbTablePrefix = last(u"dynamodb-table-prefix"_s);
+    config.createTables = values.contains(u"create-tables"_s) && isTrue(last(u"create-tables"_s));
     config.tlsCertFile = last(u"tls-cert"_s);
     config.tlsKeyFile = last(u"tls-key"_s);
     config.nodeId = last(u"node-id"_s);
@@ -270,6 +294,18 @@ std::optional<QString> validateServerConfig(const ServerConfig &config)
         return u"refusing plaintext ws:// on %1: give --tls-cert/--tls-key, or --allow-plaintext "
                "if a TLS proxy sits in front"_s.arg(config.listenAddress.toString());
     }
+    if (!config.dynamodbEndpoint.isEmpty()) {
+        const QUrl url(config.dynamodbEndpoint, QUrl::StrictMode);
+        if (!url.isValid() || url.host().isEmpty()
+            || (url.scheme() != u"http"_s && url.scheme() != u"https"_s))
+            return u"--dynamodb-endpoint expects a URL like http://127.0.0.1:8000, not '%1'"_s.arg(
+                config.dynamodbEndpoint);
+    }
+    // DynamoDB table names: 3..255 of [a-zA-Z0-9_.-]; the longest suffix is 18 characters.
+    static const QRegularExpression tablePrefix(u"^[A-Za-z0-9_.-]{0,237}$"_s);
+    if (!tablePrefix.match(config.dynamodbTablePrefix).hasMatch())
+        return u"--dynamodb-table-prefix may hold only A-Z a-z 0-9 _ . - (at most 237), not '%1'"_s
+            .arg(config.dynamodbTablePrefix);
     for (const QString &origin : config.allowedOrigins) {
         if (!origin.startsWith(u"http://"_s) && !origin.startsWith(u"https://"_s))
             return u"--allowed-origin expects an origin like https://chat.example.org, not '%1'"_s

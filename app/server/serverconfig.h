@@ -11,11 +11,20 @@
 
 namespace parley::server {
 
+enum class StoreBackend {
+    Sqlite, // embedded: one SQLite file under dataDir
+    DynamoDb, // shared: DynamoDB (or dynalite) over its HTTP API
+};
+
 struct ServerConfig
 {
     QHostAddress listenAddress = QHostAddress::LocalHost;
     quint16 listenPort = 8443;
-    QString dataDir;
+    StoreBackend store = StoreBackend::Sqlite;
+    QString dataDir; // required for StoreBackend::Sqlite
+    QString dynamodbEndpoint; // empty: from the AWS environment, else the region's endpoint
+    QString dynamodbTablePrefix = QStringLiteral("parley_");
+    bool createTables = false; // DynamoDB: create missing tables at start
     QString tlsCertFile;
     QString tlsKeyFile;
     QString nodeId;

@@ -86,10 +86,13 @@ int runServer(int argc, char **argv, const QStringList &arguments)
         ? u"[%1]"_s.arg(config.listenAddress.toString())
         : config.listenAddress.toString();
     printLine(stdout,
-        u"parley server %1 listening on %2://%3:%4/ws (node %5, data in %6)"_s
+        u"parley server %1 listening on %2://%3:%4/ws (node %5, %6)"_s
             .arg(QStringLiteral(PARLEY_VERSION), scheme, host)
             .arg(server.port())
-            .arg(config.nodeId, config.dataDir));
+            .arg(config.nodeId,
+                config.store == StoreBackend::DynamoDb
+                    ? u"DynamoDB tables %1*"_s.arg(config.dynamodbTablePrefix)
+                    : u"data in %1"_s.arg(config.dataDir)));
 
 #ifdef Q_OS_UNIX
     // Signals arrive on a socket pair so the handler only writes a byte and the

@@ -1,7 +1,15 @@
 // Test fixtures for the integration suite: the real `parley server` binary on
 // a free loopback port, and a small QWebSocket client that waits for frames.
+//
+// The store the servers use comes from PARLEY_TEST_STORE: `sqlite` (the default),
+// `dynamodb` (one dynalite per test process) or `dynamodb-faults` (the same dynalite
+// behind a FaultProxy whose plan PARLEY_TEST_FAULTS may override).
 #pragma once
 
+#include "dynalite.h"
+#include "faultproxy.h"
+
+#include <QCryptographicHash>
 #include <QDir>
 #include <QElapsedTimer>
 #include <QEventLoop>
@@ -9,6 +17,7 @@
 #include <QJsonObject>
 #include <QList>
 #include <QObject>
+#include <QPointer>
 #include <QProcess>
 #include <QRegularExpression>
 #include <QTemporaryDir>
@@ -19,6 +28,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 
 namespace parley::test {
 
@@ -36,6 +46,97 @@ inline bool waitUntil(const std::function<bool()> &done, int ms = 10000)
     return true;
 }
 
+enum class TestStore { Sqlite, DynamoDb, DynamoDbWithFaults };
+
+inline TestStore testStore()
+{
+    const QByteArray name = qgetenv("PARLEY_TEST_STORE");
+    if (name.isEmpty() || name == "sqlite")
+        return TestStore::Sqlite;
+    if (name == "dynamodb")
+        return TestStore::DynamoDb;
+    if (name == "dynamodb-faults")
+        return TestStore::DynamoDbWithFaults;
+    qFatal("PARLEY_TEST_STORE=%s: expected sqlite, dynamodb or dynamodb-faults", name.constData());
+}
+
+inline bool usesDynamoDb()
+{
+    return testStore() != TestStore::Sqlite;
+}
+
+// The store backend /healthz names.
+inline QString storeBackend()
+{
+    return usesDynamoDb() ? QStringLiteral("dynamodb") : QStringLiteral("sqlite");
+}
+
+namespace detail {
+inline QPointer<FaultProxy> &faultProxySlot()
+{
+    static QPointer<FaultProxy> proxy;
+    return proxy;
+}
+} // namespace detail
+
+// The fault proxy of this test process: null unless a server started under dynamodb-faults.
+inline FaultProxy *faultProxy()
+{
+    return detail::faultProxySlot();
+}
+
+// Where the servers of this test process send DynamoDB requests: the shared dynalite, or
+// the fault proxy in front of it. Both are children of the application object, so they
+// outlive every server, restarts included. Empty, with `error` set, if they cannot start.
+inline QUrl dynamoEndpoint(QString *error)
+{
+    Dynalite *dynalite = Dynalite::shared(error);
+    if (!dynalite)
+        return {};
+    if (testStore() != TestStore::DynamoDbWithFaults)
+        return dynalite->endpoint();
+    QPointer<FaultProxy> &proxy = detail::faultProxySlot();
+    if (!proxy) {
+        // By default a fifth of the requests is throttled, and 5% each fail with a 500
+        // before and after being applied.
+        const QString spec = qEnvironmentVariable(
+            "PARLEY_TEST_FAULTS", QStringLiteral("throttled=20,before=5,after=5,seed=7,inarow=3"));
+        const std::optional<FaultPlan> plan = FaultPlan::parse(spec, error);
+        if (!plan)
+            return {};
+        auto created
+            = std::make_unique<FaultProxy>(dynalite->port(), *plan, QCoreApplication::instance());
+        if (!created->listen()) {
+            *error = QStringLiteral("the fault proxy cannot listen on 127.0.0.1");
+            return {};
+        }
+        proxy = created.release();
+    }
+    return proxy->endpoint();
+}
+
+// Tables of their own for each data dir: a server restarted on the same data dir finds
+// its data again, and no other server of the test sees it.
+inline QString dynamoTablePrefix(const QString &dataDir)
+{
+    const QByteArray hash
+        = QCryptographicHash::hash(dataDir.toUtf8(), QCryptographicHash::Sha1).toHex();
+    return QStringLiteral("t%1_").arg(QString::fromLatin1(hash.left(12)));
+}
+
+// dynalite takes any credentials; a developer's own AWS settings must not leak in.
+inline QProcessEnvironment dynamoEnvironment()
+{
+    QProcessEnvironment environment = QProcessEnvironment::systemEnvironment();
+    for (const char *name : {"AWS_SESSION_TOKEN", "AWS_PROFILE", "AWS_DEFAULT_REGION",
+             "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB"})
+        environment.remove(QString::fromLatin1(name));
+    environment.insert(QStringLiteral("AWS_REGION"), QStringLiteral("us-east-1"));
+    environment.insert(QStringLiteral("AWS_ACCESS_KEY_ID"), QStringLiteral("parleytest"));
+    environment.insert(QStringLiteral("AWS_SECRET_ACCESS_KEY"), QStringLiteral("parleytest"));
+    return environment;
+}
+
 class ServerProcess
 {
 public:
@@ -51,12 +152,29 @@ public:
     // and waits for its "listening on" line.
     bool start(const QStringList &extraArgs = {}, quint16 port = 0)
     {
-        m_process = std::make_unique<QProcess>();
-        m_process->setProcessChannelMode(QProcess::SeparateChannels);
-        m_output.clear();
         QStringList args {QStringLiteral("server"), QStringLiteral("--listen"),
             QStringLiteral("127.0.0.1:%1").arg(port), QStringLiteral("--data-dir"), m_dataDir,
             QStringLiteral("--node-id"), QStringLiteral("test-node")};
+        QUrl dynamoDb;
+        if (usesDynamoDb()) {
+            QString error;
+            dynamoDb = dynamoEndpoint(&error);
+            if (dynamoDb.isEmpty()) {
+                m_process.reset();
+                m_errors += error.toUtf8();
+                qWarning("%s", qPrintable(error));
+                return false;
+            }
+            args += {QStringLiteral("--store"), QStringLiteral("dynamodb"),
+                QStringLiteral("--dynamodb-endpoint"), dynamoDb.toString(),
+                QStringLiteral("--dynamodb-table-prefix"), dynamoTablePrefix(m_dataDir),
+                QStringLiteral("--create-tables")};
+        }
+        m_process = std::make_unique<QProcess>();
+        m_process->setProcessChannelMode(QProcess::SeparateChannels);
+        if (!dynamoDb.isEmpty())
+            m_process->setProcessEnvironment(dynamoEnvironment());
+        m_output.clear();
         args += extraArgs;
         m_process->start(QStringLiteral(PARLEY_BINARY), args);
         if (!m_process->waitForStarted(10000))

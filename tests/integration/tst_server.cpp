@@ -78,6 +78,14 @@ private Q_SLOTS:
     {
         if (m_server)
             QCOMPARE(m_server->stop(), 0);
+        // Under dynamodb-faults the suite only proves something if faults were injected.
+        if (testStore() == TestStore::DynamoDbWithFaults) {
+            QVERIFY(faultProxy());
+            const FaultCounts counts = faultProxy()->counts();
+            qInfo("fault proxy: %d forwarded, %d throttled, %d failed before, %d failed after",
+                counts.forwarded, counts.throttled, counts.failedBefore, counts.failedAfter);
+            QVERIFY(counts.throttled > 0 && counts.failedBefore > 0 && counts.failedAfter > 0);
+        }
     }
 
     void helloAndSubprotocol()
@@ -105,7 +113,8 @@ private Q_SLOTS:
             = QJsonDocument::fromJson(health.mid(health.indexOf("\r\n\r\n") + 4)).object();
         QCOMPARE(status.value(u"status"_s).toString(), u"ok"_s);
         QCOMPARE(status.value(u"node"_s).toString(), u"test-node"_s);
-        QCOMPARE(status.value(u"store"_s).toObject().value(u"backend"_s).toString(), u"sqlite"_s);
+        QCOMPARE(
+            status.value(u"store"_s).toObject().value(u"backend"_s).toString(), storeBackend());
         QCOMPARE(status.value(u"bus"_s).toObject().value(u"backend"_s).toString(), u"local"_s);
         QVERIFY(status.contains(u"version"_s));
 

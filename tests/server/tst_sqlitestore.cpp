@@ -1,4 +1,5 @@
 #include "sqlitestore.h"
+#include "storetesting.h"
 
 #include <QElapsedTimer>
 #include <QMutex>
@@ -24,16 +25,7 @@ namespace {
 
 constexpr auto WaitLimit = std::chrono::seconds(30);
 
-// Callbacks run on the store thread: hand the result over through a promise.
-template<typename T, typename Start> Result<T> await(Start &&start)
-{
-    auto promise = std::make_shared<std::promise<Result<T>>>();
-    std::future<Result<T>> future = promise->get_future();
-    start(Callback<T>([promise](Result<T> result) { promise->set_value(std::move(result)); }));
-    if (future.wait_for(WaitLimit) != std::future_status::ready)
-        return Result<T>::failure(StoreError::Code::Internal, u"timed out waiting for the store"_s);
-    return future.get();
-}
+using testing::await;
 
 // Blocking front for terse tests.
 struct Sync

@@ -1,0 +1,76 @@
+// DynamoDB's JSON API over HTTP(S) with SigV4: one QNetworkAccessManager on the store's
+// thread (keep-alive connections, several requests in flight), retries with capped
+// exponential backoff and full jitter on throttling, 5xx and network errors, a bounded
+// number of attempts, per-operation metrics. No AWS SDK is packaged for Debian; the HTTP
+// client is Qt's.
+#pragma once
+
+#include "awsconfig.h"
+#include "metrics.h"
+
+#include <QHash>
+#include <QJsonObject>
+#include <QObject>
+#include <QString>
+
+#include <functional>
+#include <memory>
+
+class QNetworkAccessManager;
+
+namespace parley::server::aws {
+
+struct DynamoError
+{
+    int httpStatus = 0; // 0: no HTTP answer (network error, timeout)
+    QString type; // "ConditionalCheckFailedException", "ResourceNotFoundException", ...
+    QString message;
+    bool retryable = false; // throttling, 5xx, network: retried before it reaches you
+    bool isConditionFailed() const
+    {
+        return type == QLatin1String("ConditionalCheckFailedException");
+    }
+};
+
+struct RetryPolicy
+{
+    int maxAttempts = 6;
+    qint64 baseMs = 25;
+    qint64 capMs = 2000;
+    int timeoutMs = 10000; // per attempt
+};
+
+class DynamoClient : public QObject
+{
+    Q_OBJECT
+public:
+    // Lives on (and must be used from) the thread that creates it.
+    DynamoClient(
+        AwsSettings settings, Metrics *metrics, RetryPolicy retry = {}, QObject *parent = nullptr);
+    ~DynamoClient() override;
+
+    using Reply = std::function<void(const QJsonObject &response, const DynamoError *error)>;
+    // operation: "PutItem", "Query", ... (X-Amz-Target: DynamoDB_20120810.<operation>).
+    // `done` runs once on this thread: error is null on success.
+    void call(const QString &operation, const QJsonObject &request, Reply done);
+
+    int inFlight() const { return m_inFlight; }
+    const AwsSettings &settings() const { return m_settings; }
+
+private:
+    void attempt(const QString &operation, QByteArray body, Reply done, int attemptNo);
+    Counter &requests(const QString &operation, QByteArrayView outcome);
+    Counter &retries(const QString &operation, QByteArrayView reason);
+    Histogram &latency(const QString &operation);
+
+    AwsSettings m_settings;
+    Metrics *m_metrics;
+    RetryPolicy m_retry;
+    QNetworkAccessManager *m_network;
+    int m_inFlight = 0;
+    // Metric series by "operation/label", so the registry lock is taken once per series.
+    QHash<QString, Counter *> m_counters;
+    QHash<QString, Histogram *> m_latencies;
+};
+
+} // namespace parley::server::aws

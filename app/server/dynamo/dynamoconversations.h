@@ -1,0 +1,77 @@
+// The per-conversation half of DynamoStore: appending messages (seq, idempotency by cid),
+// receipts and history, with one conversation's operations completing in the order they
+// were submitted. Store thread only. Algorithm and crash analysis: docs/dynamodb.md.
+//
+// Ordering. Each conversation has a lane: its operations in submission order. Callbacks
+// leave the lane only from its front, so completion order is submission order and the
+// fan-out of a conversation's messages runs in seq order. Inside a lane appends are
+// pipelined: every append checks its cid at once, seqs are taken in submission order
+// (consecutive ready appends share one compare-and-set on lastSeq), and the item writes
+// of different seqs overlap. Receipts and history run alone, after everything submitted before them
+// has completed, so they see the conversation as its earlier appends left it. A resend
+// of a cid still being stored on this node waits for it and answers as its duplicate.
+// Different conversations never wait for each other.
+#pragma once
+
+#include "dynamotables.h"
+#include "store.h"
+
+#include <deque>
+#include <memory>
+#include <unordered_map>
+
+namespace parley::server::dynamo {
+
+class ConversationLog
+{
+public:
+    explicit ConversationLog(Tables *tables);
+    ~ConversationLog();
+    Q_DISABLE_COPY_MOVE(ConversationLog)
+
+    void appendMessage(const SendRequest &send, Callback<StoredSend> done);
+    void updateReceipt(const ReceiptUpdate &update, Callback<ReceiptOutcome> done);
+    void history(const HistoryQuery &query, Callback<HistorySlice> done);
+
+private:
+    struct Operation;
+    using OperationPtr = std::shared_ptr<Operation>;
+    struct Lane
+    {
+        std::deque<OperationPtr> operations; // submission order
+        bool allocating = false; // an ADD on lastSeq is in flight
+    };
+
+    template<typename T>
+    void submitExclusive(
+        const QString &conv, Callback<T> done, std::function<void(Callback<T>)> work);
+    void enqueue(const OperationPtr &operation);
+    // By value: delivering may destroy the operation whose conv the caller passed.
+    void pump(QString conv);
+    void finish(Operation *operation, std::function<void()> deliver);
+    void finishAppend(Operation *operation, Result<StoredSend> result);
+
+    void checkDuplicate(const OperationPtr &operation);
+    void allocate(const QString &conv, const QList<OperationPtr> &batch);
+    void readLastSeq(const QString &conv, const QList<OperationPtr> &batch, int round);
+    void claimSeqs(const QString &conv, const QList<OperationPtr> &batch,
+        std::optional<qint64> expected, int round);
+    void createConversation(const QString &conv, const QList<OperationPtr> &batch, int round);
+    void assignSeqs(const QString &conv, const QList<OperationPtr> &batch, Result<qint64> lastSeq);
+    void storeMessage(const OperationPtr &operation);
+    void writeMessage(const protocol::Message &message, std::function<void(Result<bool>)> done);
+    void ensureMessage(const protocol::Message &message, std::function<void(Result<bool>)> done);
+
+    void receiptAttempt(const ReceiptUpdate &update, int attempt, Callback<ReceiptOutcome> done);
+    void readHistory(const HistoryQuery &query, Callback<HistorySlice> done);
+
+    Tables *m_tables;
+    std::unordered_map<QString, Lane> m_lanes;
+    // "<from>#<cid>" -> the append storing it on this node (owned by its lane).
+    std::unordered_map<QString, Operation *> m_sendsInFlight;
+    // conv -> lastSeq as this node last wrote it: the expected value of the next claim.
+    // Another node's claim makes it stale; the failed condition then costs one read.
+    std::unordered_map<QString, qint64> m_knownLastSeq;
+};
+
+} // namespace parley::server::dynamo

@@ -1,0 +1,438 @@
+// DynamoStore against dynalite: what the wire-level suite cannot reach. The states a
+// crash between the steps of an append leaves (written here item by item) and how the
+// store answers them, resends racing their original, completion order per conversation,
+// paging past DynamoDB's 1 MB query pages, table set-up, and an unreachable endpoint.
+#include "dynalite.h"
+#include "dynamoitem.h"
+#include "dynamostore.h"
+#include "dynamotables.h"
+#include "metrics.h"
+#include "storetesting.h"
+
+#include <QDir>
+#include <QEventLoop>
+#include <QJsonArray>
+#include <QMutex>
+#include <QTcpServer>
+#include <QTest>
+
+#include <chrono>
+#include <future>
+#include <memory>
+
+using namespace parley;
+using namespace parley::server;
+using namespace parley::server::dynamo;
+using namespace Qt::StringLiterals;
+
+namespace {
+
+using testing::await;
+
+// The error of a failed result, for QVERIFY2 (which builds its message eagerly).
+template<typename T> QString why(const Result<T> &result)
+{
+    return result ? QString() : result.error().message;
+}
+
+SendRequest send(const QString &from, const QString &to, const QString &cid, qint64 ts = 1000)
+{
+    return SendRequest {from, to, cid, u"body of "_s + cid, ts};
+}
+
+} // namespace
+
+class TestDynamoStore : public QObject
+{
+    Q_OBJECT
+
+private:
+    Metrics m_metrics;
+    QUrl m_endpoint;
+    int m_prefixes = 0;
+    std::unique_ptr<aws::DynamoClient> m_raw; // for writing half-finished appends by hand
+
+    DynamoStoreOptions options(const QString &prefix, bool create = true)
+    {
+        return DynamoStoreOptions {m_endpoint.toString(), prefix, create, {}};
+    }
+
+    // An open store on tables of its own.
+    std::unique_ptr<DynamoStore> openStore(QString *prefix = nullptr)
+    {
+        const QString fresh = u"t%1_"_s.arg(++m_prefixes);
+        if (prefix)
+            *prefix = fresh;
+        auto store = std::make_unique<DynamoStore>(options(fresh), &m_metrics);
+        QString error;
+        if (!store->open(&error)) {
+            qWarning() << "open failed:" << error;
+            return nullptr;
+        }
+        for (const QString &user : {u"ann"_s, u"bob"_s, u"cy"_s}) {
+            const NewUser record {user, "hash", 1};
+            if (!await<Done>([&](auto done) { store->createUser(record, done); }))
+                return nullptr;
+        }
+        return store;
+    }
+
+    QJsonObject raw(const QString &operation, const QJsonObject &request)
+    {
+        QEventLoop loop;
+        QJsonObject answer;
+        m_raw->call(
+            operation, request, [&](const QJsonObject &response, const aws::DynamoError *e) {
+                answer = e ? QJsonObject {{u"error"_s, e->type}} : response;
+                loop.quit();
+            });
+        loop.exec();
+        return answer;
+    }
+
+    void put(const QString &table, const QJsonObject &item)
+    {
+        QVERIFY(
+            !raw(u"PutItem"_s, {{u"TableName"_s, table}, {u"Item"_s, item}}).contains(u"error"_s));
+    }
+
+    void setLastSeq(const QString &prefix, const QString &conv, qint64 lastSeq)
+    {
+        const QJsonObject update {{u"TableName"_s, TableNames(prefix).conversations},
+            {u"Key"_s, QJsonObject {{Key::Conv, string(conv)}}},
+            {u"UpdateExpression"_s, u"SET #s = :s"_s},
+            {u"ExpressionAttributeNames"_s, QJsonObject {{u"#s"_s, Attr::LastSeq}}},
+            {u"ExpressionAttributeValues"_s, QJsonObject {{u":s"_s, number(lastSeq)}}}};
+        QVERIFY(!raw(u"UpdateItem"_s, update).contains(u"error"_s));
+    }
+
+    static QJsonObject messageItem(const protocol::Message &m)
+    {
+        return {{Key::Conv, string(m.conv)}, {Key::Seq, number(m.seq)}, {u"from"_s, string(m.from)},
+            {u"to"_s, string(m.to)}, {u"cid"_s, string(m.cid)}, {u"body"_s, string(m.body)},
+            {u"ts"_s, number(m.ts)}};
+    }
+
+    static QList<qint64> seqs(const HistorySlice &slice, bool gaps)
+    {
+        QList<qint64> found;
+        for (const protocol::Message &m : slice.messages) {
+            if (m.gap == gaps)
+                found.append(m.seq);
+        }
+        return found;
+    }
+
+private Q_SLOTS:
+    void initTestCase()
+    {
+        QString error;
+        test::Dynalite *dynalite = test::Dynalite::shared(&error);
+        QVERIFY2(dynalite, qPrintable(error));
+        m_endpoint = dynalite->endpoint();
+        // dynalite takes any credentials; the developer's own must not leak in.
+        for (const char *name : {"AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL",
+                 "AWS_ENDPOINT_URL_DYNAMODB", "AWS_DEFAULT_REGION"})
+            qunsetenv(name);
+        qputenv("AWS_REGION", "us-east-1");
+        qputenv("AWS_ACCESS_KEY_ID", "parleytest");
+        qputenv("AWS_SECRET_ACCESS_KEY", "parleytest");
+        const auto settings = aws::resolveAwsSettings(
+            QProcessEnvironment::systemEnvironment(), QDir::homePath(), m_endpoint.toString());
+        QVERIFY(std::holds_alternative<aws::AwsSettings>(settings));
+        m_raw
+            = std::make_unique<aws::DynamoClient>(std::get<aws::AwsSettings>(settings), &m_metrics);
+    }
+
+    void cleanupTestCase() { m_raw.reset(); }
+
+    void openChecksAndCreatesTables()
+    {
+        const QString prefix = u"setup_"_s;
+        DynamoStore without(options(prefix, false), &m_metrics);
+        QString error;
+        QVERIFY(!without.open(&error));
+        QVERIFY2(
+            error.contains(u"setup_"_s) && error.contains(u"--create-tables"_s), qPrintable(error));
+        QVERIFY(!error.contains(u'\n'));
+        QVERIFY(!without.health().ok);
+
+        for (int run = 0; run < 2; ++run) { // the second run finds them all: idempotent
+            DynamoStore store(options(prefix, true), &m_metrics);
+            QVERIFY2(store.open(&error), qPrintable(error));
+            QCOMPARE(store.health().backend, u"dynamodb"_s);
+            QVERIFY(store.health().ok);
+        }
+        DynamoStore existing(options(prefix, false), &m_metrics);
+        QVERIFY2(existing.open(&error), qPrintable(error));
+    }
+
+    void unreachableEndpointFailsOpenAndOperations()
+    {
+        QTcpServer closed; // a port that was free a moment ago
+        QVERIFY(closed.listen(QHostAddress::LocalHost));
+        const quint16 port = closed.serverPort();
+        closed.close();
+        DynamoStoreOptions dead {
+            u"http://127.0.0.1:%1"_s.arg(port), u"x_"_s, true, aws::RetryPolicy {3, 1, 5, 2000}};
+        DynamoStore store(dead, &m_metrics);
+        QString error;
+        QVERIFY(!store.open(&error));
+        QVERIFY2(error.contains(u"cannot reach DynamoDB"_s), qPrintable(error));
+        const Result<UserRecord> found
+            = await<UserRecord>([&](auto done) { store.findUser(u"ann"_s, done); });
+        QCOMPARE(found.error().code, StoreError::Code::Unavailable);
+    }
+
+    void appendTakesSeqsAndAnswersResendsOnce()
+    {
+        auto store = openStore();
+        QVERIFY(store);
+        for (int i = 1; i <= 3; ++i) {
+            const auto stored = await<StoredSend>([&](auto done) {
+                store->appendMessage(send(u"ann"_s, u"bob"_s, u"c%1"_s.arg(i)), done);
+            });
+            QVERIFY2(stored, qPrintable(why(stored)));
+            QCOMPARE(stored.value().message.seq, i);
+            QVERIFY(!stored.value().duplicate);
+        }
+        SendRequest changed = send(u"ann"_s, u"cy"_s, u"c2"_s, 5000);
+        changed.body = u"another body"_s;
+        const auto dup = await<StoredSend>([&](auto done) { store->appendMessage(changed, done); });
+        QVERIFY(dup.value().duplicate);
+        QCOMPARE(dup.value().message.conv, u"ann:bob"_s); // the first stands
+        QCOMPARE(dup.value().message.seq, 2);
+        QCOMPARE(dup.value().message.body, u"body of c2"_s);
+        QCOMPARE(dup.value().message.ts, 1000);
+        const auto ghost = await<StoredSend>(
+            [&](auto done) { store->appendMessage(send(u"ann"_s, u"ghost"_s, u"g"_s), done); });
+        QCOMPARE(ghost.error().code, StoreError::Code::NotFound);
+    }
+
+    // What each step of an append leaves when the node dies right after it, written by
+    // hand, and what the store makes of it: a gap or the message, never a duplicate.
+    void crashBetweenSteps_data()
+    {
+        QTest::addColumn<int>("stepsDone"); // of: 1 claim seq, 2 sends item, 3 message item
+        QTest::newRow("after the seq was claimed") << 1;
+        QTest::newRow("after the sends item") << 2;
+        QTest::newRow("after the message item") << 3;
+    }
+
+    void crashBetweenSteps()
+    {
+        QFETCH(int, stepsDone);
+        QString prefix;
+        auto store = openStore(&prefix);
+        QVERIFY(store);
+        QVERIFY(await<StoredSend>(
+            [&](auto done) { store->appendMessage(send(u"ann"_s, u"bob"_s, u"first"_s), done); }));
+        // The interrupted send of cid "lost" took seq 2.
+        const protocol::Message lost {
+            u"ann:bob"_s, 2, u"ann"_s, u"bob"_s, u"lost"_s, u"body of lost"_s, 1500};
+        const TableNames tables(prefix);
+        setLastSeq(prefix, lost.conv, 2);
+        if (stepsDone >= 2) {
+            QJsonObject sends = messageItem(lost);
+            sends.insert(Key::SendId, string(u"ann#lost"_s));
+            put(tables.sends, sends);
+        }
+        if (stepsDone >= 3)
+            put(tables.messages, messageItem(lost));
+        // A restarted node has no cached lastSeq: a fresh store sees only the tables.
+        store.reset();
+        store = std::make_unique<DynamoStore>(options(prefix), &m_metrics);
+        QString error;
+        QVERIFY2(store->open(&error), qPrintable(error));
+
+        const auto history = [&] {
+            return await<HistorySlice>([&](auto done) {
+                store->history(HistoryQuery {lost.conv, {}, {}, 50}, done);
+            });
+        };
+        // Seq 2 is missing only after step 1; as the newest seq it may still be in flight.
+        const QList<qint64> stored = stepsDone >= 3 ? QList<qint64> {1, 2} : QList<qint64> {1};
+        QCOMPARE(seqs(history().value(), false), stored);
+        QVERIFY(seqs(history().value(), true).isEmpty());
+
+        // The client resends "lost" (it never got an ack).
+        const auto resent = await<StoredSend>([&](auto done) {
+            store->appendMessage(send(u"ann"_s, u"bob"_s, u"lost"_s, 1700), done);
+        });
+        QVERIFY2(resent, qPrintable(why(resent)));
+        QCOMPARE(resent.value().duplicate, stepsDone >= 2);
+        QCOMPARE(resent.value().message.seq, stepsDone >= 2 ? 2 : 3);
+        QCOMPARE(resent.value().message.ts, stepsDone >= 2 ? 1500 : 1700);
+
+        const auto next = await<StoredSend>(
+            [&](auto done) { store->appendMessage(send(u"bob"_s, u"ann"_s, u"next"_s), done); });
+        const HistorySlice after = history().value();
+        if (stepsDone == 1) {
+            QCOMPARE(next.value().message.seq, 4);
+            QCOMPARE(seqs(after, false), (QList<qint64> {1, 3, 4}));
+            QCOMPARE(seqs(after, true), QList<qint64> {2}); // the claimed seq is a gap
+        } else {
+            QCOMPARE(next.value().message.seq, 3);
+            QCOMPARE(seqs(after, false), (QList<qint64> {1, 2, 3})); // written by the resend
+        }
+    }
+
+    void resendsRacingTheirOriginalStoreOnce()
+    {
+        auto store = openStore();
+        QVERIFY(store);
+        // Submitted back to back: the resends overtake the original's writes.
+        constexpr int Copies = 5;
+        std::vector<std::future<Result<StoredSend>>> results;
+        for (int i = 0; i < Copies; ++i) {
+            for (const QString &cid : {u"same"_s, u"other%1"_s.arg(i)}) {
+                auto promise = std::make_shared<std::promise<Result<StoredSend>>>();
+                results.push_back(promise->get_future());
+                store->appendMessage(send(u"ann"_s, u"bob"_s, cid),
+                    [promise](Result<StoredSend> r) { promise->set_value(std::move(r)); });
+            }
+        }
+        int originals = 0;
+        QList<qint64> seqsSeen;
+        for (std::size_t i = 0; i < results.size(); ++i) {
+            const Result<StoredSend> r = results[i].get();
+            QVERIFY2(r, qPrintable(why(r)));
+            if (i % 2 == 0) {
+                QCOMPARE(r.value().message.seq, 1);
+                originals += r.value().duplicate ? 0 : 1;
+            } else {
+                seqsSeen.append(r.value().message.seq);
+            }
+        }
+        QCOMPARE(originals, 1);
+        QCOMPARE(seqsSeen, (QList<qint64> {2, 3, 4, 5, 6})); // no seq lost to a resend
+    }
+
+    void conversationCompletesInSubmissionOrder()
+    {
+        auto store = openStore();
+        QVERIFY(store);
+        constexpr int Count = 150;
+        QMutex mutex;
+        QHash<QString, QList<qint64>> order; // conv -> seqs in completion order
+        std::vector<std::future<void>> finished;
+        for (int i = 0; i < Count; ++i) {
+            const bool toBob = i % 3 != 0;
+            auto promise = std::make_shared<std::promise<void>>();
+            finished.push_back(promise->get_future());
+            store->appendMessage(send(u"ann"_s, toBob ? u"bob"_s : u"cy"_s, u"m%1"_s.arg(i)),
+                [&, promise](Result<StoredSend> r) {
+                    if (r) {
+                        QMutexLocker lock(&mutex);
+                        order[r.value().message.conv].append(r.value().message.seq);
+                    }
+                    promise->set_value();
+                });
+            if (i % 10 == 0) // receipts and history in between wait their turn
+                store->updateReceipt(
+                    ReceiptUpdate {u"bob"_s, u"ann:bob"_s, protocol::ReceiptKind::Read, i}, {});
+        }
+        for (auto &f : finished)
+            f.get();
+        for (const auto &[conv, count] :
+            {std::pair(u"ann:bob"_s, 100), std::pair(u"ann:cy"_s, 50)}) {
+            QList<qint64> expected;
+            for (int seq = 1; seq <= count; ++seq)
+                expected.append(seq);
+            QCOMPARE(order.value(conv), expected);
+        }
+    }
+
+    void receiptsOnlyMoveForward()
+    {
+        auto store = openStore();
+        QVERIFY(store);
+        for (int i = 0; i < 5; ++i)
+            QVERIFY(await<StoredSend>([&](auto done) {
+                store->appendMessage(send(u"ann"_s, u"bob"_s, u"r%1"_s.arg(i)), done);
+            }));
+        const auto receipt = [&](const QString &user, protocol::ReceiptKind kind, qint64 upTo) {
+            return await<ReceiptOutcome>([&](auto done) {
+                store->updateReceipt(ReceiptUpdate {user, u"ann:bob"_s, kind, upTo}, done);
+            }).value();
+        };
+        ReceiptOutcome r = receipt(u"bob"_s, protocol::ReceiptKind::Read, 3);
+        QVERIFY(r.advanced);
+        QCOMPARE(r.read, 3);
+        QCOMPARE(r.delivered, 3); // read implies delivered
+        r = receipt(u"bob"_s, protocol::ReceiptKind::Delivered, 2);
+        QVERIFY(!r.advanced);
+        r = receipt(u"bob"_s, protocol::ReceiptKind::Delivered, 99);
+        QVERIFY(r.advanced);
+        QCOMPARE(r.delivered, 5); // clamped to lastSeq
+        QVERIFY(!receipt(u"cy"_s, protocol::ReceiptKind::Read, 1).advanced); // not a member
+
+        const auto items = await<QList<protocol::ConversationSummary>>(
+            [&](auto done) { store->conversations(u"ann"_s, done); });
+        QCOMPARE(items.value().size(), 1);
+        QCOMPARE(items.value().first().peerDelivered, 5);
+        QCOMPARE(items.value().first().peerRead, 3);
+        QCOMPARE(items.value().first().lastSeq, 5);
+    }
+
+    void historyFollowsQueryPages()
+    {
+        auto store = openStore();
+        QVERIFY(store);
+        // 300 bodies of 4000 four-byte characters: ~4.8 MB, several 1 MB query pages.
+        const QString body = QString::fromUtf8("\xF0\x9F\x98\x80").repeated(4000);
+        constexpr int Count = 300;
+        std::vector<std::future<Result<StoredSend>>> results;
+        for (int i = 0; i < Count; ++i) {
+            auto promise = std::make_shared<std::promise<Result<StoredSend>>>();
+            results.push_back(promise->get_future());
+            SendRequest big = send(u"ann"_s, u"bob"_s, u"big%1"_s.arg(i));
+            big.body = body;
+            store->appendMessage(
+                big, [promise](Result<StoredSend> r) { promise->set_value(std::move(r)); });
+        }
+        for (auto &r : results)
+            QVERIFY(r.get());
+        Counter &queries = m_metrics.counter(
+            "parley_dynamodb_requests_total", "", {{"operation", "Query"}, {"outcome", "ok"}});
+        const quint64 queriesBefore = queries.value();
+        const auto slice = await<HistorySlice>([&](auto done) {
+            store->history(HistoryQuery {u"ann:bob"_s, 0, {}, 1000}, done);
+        });
+        QCOMPARE(slice.value().messages.size(), Count);
+        QVERIFY(queries.value() - queriesBefore >= 2); // more than one 1 MB page
+        QVERIFY(!slice.value().more);
+        QCOMPARE(seqs(slice.value(), true), QList<qint64> {});
+        QCOMPARE(slice.value().messages.last().seq, Count);
+        QCOMPARE(slice.value().messages.first().body.size(), 8000);
+    }
+
+    void directoryListsNamesInOrder()
+    {
+        auto store = openStore(); // ann, bob, cy
+        QVERIFY(store);
+        for (const QString &user : {u"bea"_s, u"0zero"_s, u"b.b"_s, u"zed"_s, u"_under"_s})
+            QVERIFY(await<Done>([&](auto done) {
+                store->createUser(NewUser {user, "h", 1}, done);
+            }));
+        const auto list = [&](const QString &prefix, int limit) {
+            return await<QStringList>([&](auto done) {
+                store->listUsers(prefix, limit, done);
+            }).value();
+        };
+        QCOMPARE(list({}, 100),
+            (QStringList {u"0zero"_s, u"_under"_s, u"ann"_s, u"b.b"_s, u"bea"_s, u"bob"_s, u"cy"_s,
+                u"zed"_s}));
+        QCOMPARE(list({}, 3), (QStringList {u"0zero"_s, u"_under"_s, u"ann"_s}));
+        QCOMPARE(list(u"b"_s, 10), (QStringList {u"b.b"_s, u"bea"_s, u"bob"_s}));
+        QCOMPARE(list(u"be"_s, 10), QStringList {u"bea"_s});
+        QCOMPARE(list(u"q"_s, 10), QStringList {});
+        const auto taken = await<Done>([&](auto done) {
+            store->createUser(NewUser {u"bea"_s, "x", 2}, done);
+        });
+        QCOMPARE(taken.error().code, StoreError::Code::Conflict);
+    }
+};
+
+QTEST_GUILESS_MAIN(TestDynamoStore)
+#include "tst_dynamostore.moc"

@@ -2,7 +2,9 @@
 # Installs what building and running Parley needs on Debian/Ubuntu, skipping
 # whatever is already there. Safe to run again. Uses sudo when not root.
 #   --test   also what the test suite needs: Node.js and npm (they run dynalite, the
-#            local DynamoDB) and python3-botocore (cross-checks the SigV4 signer).
+#            local DynamoDB), python3-botocore (cross-checks the SigV4 signer) and
+#            redis-server (the bus between server nodes).
+#   --screenshots  also Xvfb, to render the desktop client's screenshots headless.
 set -euo pipefail
 
 packages=(
@@ -12,13 +14,15 @@ packages=(
     libsodium-dev libsqlite3-dev
     openssl ca-certificates
 )
-test_packages=(python3-botocore)
+test_packages=(python3-botocore redis-server)
+screenshot_packages=(xvfb xauth)
 
 with_tests=0
 for arg in "$@"; do
     case "$arg" in
         --test) with_tests=1 ;;
-        *) echo "usage: $0 [--test]" >&2; exit 2 ;;
+        --screenshots) packages+=("${screenshot_packages[@]}") ;;
+        *) echo "usage: $0 [--test] [--screenshots]" >&2; exit 2 ;;
     esac
 done
 if ((with_tests)); then

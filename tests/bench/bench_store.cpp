@@ -7,7 +7,10 @@
 //      started here with raised rate limits, measured by bench_server --url: acked sends
 //      per second (closed loop), then ack latency p50/p99 at one offered rate for both
 //      (by default half the slower store's throughput).
-// Then a table, and Parley on DynamoDB as a share of the raw PutItem capacity.
+// Then a table, Parley on DynamoDB as a share of the raw PutItem capacity, and the
+// DynamoDB requests the server made per stored message during the throughput run (from
+// its /metrics: parley_dynamodb_requests_total over parley_messages_stored_total, less
+// what signing the benchmark's users in costs, measured by a run that only signs in).
 //
 //   bench_store [--seconds S] [--pairs N] [--window W] [--rate R] [--in-flight 6,12,24,32]
 #include "dynalite.h"
@@ -308,6 +311,50 @@ std::optional<QHash<QString, double>> runBenchServer(
     return values;
 }
 
+// The server's /metrics (served on its WebSocket port): DynamoDB requests by operation
+// (every attempt, every outcome) and messages stored.
+struct RequestCounts
+{
+    QHash<QString, double> byOperation;
+    double stored = 0;
+
+    RequestCounts operator-(const RequestCounts &earlier) const
+    {
+        RequestCounts difference {{}, stored - earlier.stored};
+        for (auto it = byOperation.cbegin(); it != byOperation.cend(); ++it)
+            difference.byOperation.insert(
+                it.key(), it.value() - earlier.byOperation.value(it.key()));
+        return difference;
+    }
+};
+
+std::optional<RequestCounts> scrapeRequests(const QUrl &wsUrl)
+{
+    QUrl metricsUrl = wsUrl;
+    metricsUrl.setScheme(u"http"_s);
+    metricsUrl.setPath(u"/metrics"_s);
+    QNetworkAccessManager network;
+    QNetworkReply *reply = network.get(QNetworkRequest(metricsUrl));
+    spinFor(30000, [reply] { return reply->isFinished(); });
+    const QString text = QString::fromUtf8(reply->readAll());
+    const bool ok = reply->error() == QNetworkReply::NoError;
+    reply->deleteLater();
+    if (!ok)
+        return std::nullopt;
+    static const QRegularExpression request(
+        u"^parley_dynamodb_requests_total\\{operation=\"(\\w+)\",[^}]*\\} ([0-9.e+]+)$"_s,
+        QRegularExpression::MultilineOption);
+    static const QRegularExpression stored(
+        u"^parley_messages_stored_total ([0-9.e+]+)$"_s, QRegularExpression::MultilineOption);
+    RequestCounts counts;
+    for (auto it = request.globalMatch(text); it.hasNext();) {
+        const QRegularExpressionMatch match = it.next();
+        counts.byOperation[match.captured(1)] += match.captured(2).toDouble();
+    }
+    counts.stored = stored.match(text).captured(1).toDouble();
+    return counts;
+}
+
 struct StoreResult
 {
     QString name;
@@ -381,11 +428,28 @@ int main(int argc, char **argv)
     }
     std::vector<StoreResult> results {{u"sqlite"_s}, {u"dynamodb (dynalite)"_s}};
     const QUrl urls[] = {sqlite.url(), dynamo.url()};
+    std::optional<RequestCounts> signIn, throughput; // DynamoDB requests, per run
+    const auto countRequests = [&](const QStringList &options, const QStringList &labels,
+                                   std::optional<RequestCounts> *counts) {
+        const std::optional<RequestCounts> before = scrapeRequests(dynamo.url());
+        auto values = runBenchServer(dynamo.url(), options, labels);
+        const std::optional<RequestCounts> after = scrapeRequests(dynamo.url());
+        if (before && after)
+            *counts = *after - *before;
+        return values;
+    };
+    // bench_server signs its users in first: a run that does only that tells what it costs.
+    std::printf("[%s] signing in only...\n", qPrintable(results[1].name));
+    std::fflush(stdout);
+    if (!countRequests(common + QStringList {u"--phases"_s, u"none"_s}, {}, &signIn))
+        return 1;
     for (size_t i = 0; i < results.size(); ++i) {
         std::printf("[%s] throughput...\n", qPrintable(results[i].name));
         std::fflush(stdout);
-        const auto values = runBenchServer(
-            urls[i], common + QStringList {u"--phases"_s, u"throughput"_s}, {u"acked sends/s"_s});
+        const QStringList options = common + QStringList {u"--phases"_s, u"throughput"_s};
+        const auto values = urls[i] == dynamo.url()
+            ? countRequests(options, {u"acked sends/s"_s}, &throughput)
+            : runBenchServer(urls[i], options, {u"acked sends/s"_s});
         if (!values)
             return 1;
         results[i].sendsPerSecond = values->value(u"acked sends/s"_s);
@@ -415,5 +479,25 @@ int main(int argc, char **argv)
     if (best.putsPerSecond > 0)
         std::printf("Parley on DynamoDB: %.0f%% of dynalite's raw PutItem capacity\n",
             100.0 * results[1].sendsPerSecond / best.putsPerSecond);
+    if (signIn && throughput && throughput->stored > 0) {
+        const RequestCounts messages = *throughput - *signIn;
+        double total = 0;
+        QString detail;
+        QStringList operations = messages.byOperation.keys();
+        operations.sort();
+        for (const QString &operation : operations) {
+            const double perMessage = messages.byOperation.value(operation) / messages.stored;
+            if (perMessage < 0.0005)
+                continue;
+            total += perMessage;
+            detail += u" %1 %2"_s.arg(operation).arg(perMessage, 0, 'f', 3);
+        }
+        std::printf("DynamoDB requests per stored message (throughput run, %.0f messages, "
+                    "sign-ins left out): %.3f =%s\n",
+            messages.stored, total, qPrintable(detail));
+    } else {
+        std::printf("DynamoDB requests per stored message: the server's /metrics could not be "
+                    "read\n");
+    }
     return 0;
 }

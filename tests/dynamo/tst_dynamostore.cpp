@@ -1,7 +1,10 @@
 // DynamoStore against dynalite: what the wire-level suite cannot reach. The states a
 // crash between the steps of an append leaves (written here item by item) and how the
 // store answers them, resends racing their original, completion order per conversation,
-// paging past DynamoDB's 1 MB query pages, table set-up, and an unreachable endpoint.
+// batched cid checks and message writes (with DynamoDB's UnprocessedKeys/Items, which a
+// proxy produces), requests waiting for a free slot, paging past DynamoDB's 1 MB query
+// pages, table set-up, and an unreachable endpoint.
+#include "batchproxy.h"
 #include "dynalite.h"
 #include "dynamoitem.h"
 #include "dynamostore.h"
@@ -17,6 +20,7 @@
 #include <QTest>
 
 #include <chrono>
+#include <functional>
 #include <future>
 #include <memory>
 
@@ -57,13 +61,17 @@ private:
         return DynamoStoreOptions {m_endpoint.toString(), prefix, create, {}};
     }
 
-    // An open store on tables of its own.
-    std::unique_ptr<DynamoStore> openStore(QString *prefix = nullptr)
+    // An open store on tables of its own; `adjust` changes its options (endpoint, limits).
+    std::unique_ptr<DynamoStore> openStore(
+        QString *prefix = nullptr, const std::function<void(DynamoStoreOptions &)> &adjust = {})
     {
         const QString fresh = u"t%1_"_s.arg(++m_prefixes);
         if (prefix)
             *prefix = fresh;
-        auto store = std::make_unique<DynamoStore>(options(fresh), &m_metrics);
+        DynamoStoreOptions adjusted = options(fresh);
+        if (adjust)
+            adjust(adjusted);
+        auto store = std::make_unique<DynamoStore>(adjusted, &m_metrics);
         QString error;
         if (!store->open(&error)) {
             qWarning() << "open failed:" << error;
@@ -306,6 +314,148 @@ private Q_SLOTS:
         }
         QCOMPARE(originals, 1);
         QCOMPARE(seqsSeen, (QList<qint64> {2, 3, 4, 5, 6})); // no seq lost to a resend
+    }
+
+    // A burst over three conversations, submitted back to back so that cid checks
+    // (BatchGetItem) and message writes (BatchWriteItem) share requests, with a cid stored
+    // before the burst in its middle. Through a proxy that leaves every key and item
+    // unprocessed a number of times first, as a throttled DynamoDB does.
+    void batchedAppends_data()
+    {
+        QTest::addColumn<int>("unprocessedTimes");
+        QTest::newRow("all processed at once") << 0;
+        QTest::newRow("each key and item left unprocessed once") << 1;
+        QTest::newRow("each key and item left unprocessed three times") << 3;
+    }
+
+    void batchedAppends()
+    {
+        QFETCH(int, unprocessedTimes);
+        test::BatchProxy proxy(m_endpoint.port(), unprocessedTimes, unprocessedTimes);
+        QVERIFY(proxy.listen());
+        auto store = openStore(
+            nullptr, [&](DynamoStoreOptions &o) { o.endpoint = proxy.endpoint().toString(); });
+        QVERIFY(store);
+        const auto early = await<StoredSend>(
+            [&](auto done) { store->appendMessage(send(u"ann"_s, u"bob"_s, u"early"_s), done); });
+        QVERIFY2(early, qPrintable(why(early)));
+        QCOMPARE(early.value().message.seq, 1);
+
+        constexpr int Count = 60;
+        const std::pair<QString, QString> pairs[]
+            = {{u"ann"_s, u"bob"_s}, {u"ann"_s, u"cy"_s}, {u"bob"_s, u"cy"_s}};
+        std::vector<std::future<Result<StoredSend>>> results;
+        QStringList cids;
+        for (int i = 0; i < Count; ++i) {
+            const auto &[from, to] = pairs[i % 3];
+            cids.append(i == Count / 2 ? u"early"_s : u"burst%1"_s.arg(i));
+            auto promise = std::make_shared<std::promise<Result<StoredSend>>>();
+            results.push_back(promise->get_future());
+            store->appendMessage(send(from, to, cids.last()),
+                [promise](Result<StoredSend> r) { promise->set_value(std::move(r)); });
+        }
+        QHash<QString, QList<qint64>> acked {{u"ann:bob"_s, {1}}}; // conv -> seqs, in order
+        for (int i = 0; i < Count; ++i) {
+            const Result<StoredSend> r = results[std::size_t(i)].get();
+            QVERIFY2(r, qPrintable(why(r)));
+            if (cids.at(i) == u"early"_s) { // the first stands, and takes no new seq
+                QVERIFY(r.value().duplicate);
+                QCOMPARE(r.value().message.seq, 1);
+                QCOMPARE(r.value().message.conv, u"ann:bob"_s);
+                continue;
+            }
+            QVERIFY(!r.value().duplicate);
+            acked[r.value().message.conv].append(r.value().message.seq);
+        }
+        // Acked means stored: history holds exactly the acked seqs, 1..n, and no gap.
+        for (auto it = acked.cbegin(); it != acked.cend(); ++it) {
+            QList<qint64> expected;
+            for (qint64 seq = 1; seq <= it.value().size(); ++seq)
+                expected.append(seq);
+            QCOMPARE(it.value(), expected);
+            const auto history = await<HistorySlice>([&](auto done) {
+                store->history(HistoryQuery {it.key(), {}, {}, 100}, done);
+            });
+            QVERIFY2(history, qPrintable(why(history)));
+            QCOMPARE(seqs(history.value(), false), expected);
+            QVERIFY(seqs(history.value(), true).isEmpty());
+        }
+        QCOMPARE(proxy.withheldKeys() > 0, unprocessedTimes > 0);
+        QCOMPARE(proxy.withheldItems() > 0, unprocessedTimes > 0);
+    }
+
+    // Message writes DynamoDB keeps leaving unprocessed: the send fails as unavailable
+    // and is not acked. Its cid is claimed, so the client's resend, once DynamoDB writes
+    // again, stores the message under the seq it took (docs/dynamodb.md section 5).
+    void writesLeftUnprocessedAreNotAcked()
+    {
+        test::BatchProxy proxy(m_endpoint.port(), 0, -1);
+        QVERIFY(proxy.listen());
+        QString prefix;
+        auto store = openStore(
+            &prefix, [&](DynamoStoreOptions &o) { o.endpoint = proxy.endpoint().toString(); });
+        QVERIFY(store);
+        const auto failed = await<StoredSend>(
+            [&](auto done) { store->appendMessage(send(u"ann"_s, u"bob"_s, u"w"_s), done); });
+        QVERIFY(!failed);
+        QCOMPARE(failed.error().code, StoreError::Code::Unavailable);
+        QVERIFY2(failed.error().message.contains(u"unprocessed"_s), qPrintable(why(failed)));
+        QVERIFY(proxy.withheldItems() > 1); // tried again before giving up
+
+        store.reset();
+        store = std::make_unique<DynamoStore>(options(prefix), &m_metrics); // no proxy
+        QString error;
+        QVERIFY2(store->open(&error), qPrintable(error));
+        const auto resent = await<StoredSend>(
+            [&](auto done) { store->appendMessage(send(u"ann"_s, u"bob"_s, u"w"_s), done); });
+        QVERIFY2(resent, qPrintable(why(resent)));
+        QVERIFY(resent.value().duplicate);
+        QCOMPARE(resent.value().message.seq, 1);
+        const auto history = await<HistorySlice>([&](auto done) {
+            store->history(HistoryQuery {u"ann:bob"_s, {}, {}, 10}, done);
+        });
+        QCOMPARE(seqs(history.value(), false), QList<qint64> {1});
+    }
+
+    // At most maxRequestsInFlight requests are outstanding; the others wait in the store
+    // and, when the backend stops answering, fail as unavailable after queueTimeoutMs
+    // without ever being sent, instead of waiting for as long as the backend hangs.
+    void requestsWaitingForASlotExpire()
+    {
+        test::BatchProxy proxy(m_endpoint.port(), 0, 0);
+        QVERIFY(proxy.listen());
+        auto store = openStore(nullptr, [&](DynamoStoreOptions &o) {
+            o.endpoint = proxy.endpoint().toString();
+            o.maxRequestsInFlight = 2;
+            o.queueTimeoutMs = 300;
+            o.retry.timeoutMs = 120000; // the two held requests wait for the proxy
+        });
+        QVERIFY(store);
+        proxy.setHold(true);
+        constexpr int Count = 6;
+        std::vector<std::future<Result<UserRecord>>> results;
+        for (int i = 0; i < Count; ++i) {
+            auto promise = std::make_shared<std::promise<Result<UserRecord>>>();
+            results.push_back(promise->get_future());
+            store->findUser(
+                u"ann"_s, [promise](Result<UserRecord> r) { promise->set_value(std::move(r)); });
+        }
+        QTRY_COMPARE_WITH_TIMEOUT(proxy.heldRequests(), 2, 30000);
+        for (int i = 2; i < Count; ++i) {
+            QCOMPARE(results[std::size_t(i)].wait_for(std::chrono::seconds(60)),
+                std::future_status::ready);
+            const Result<UserRecord> r = results[std::size_t(i)].get();
+            QVERIFY(!r);
+            QCOMPARE(r.error().code, StoreError::Code::Unavailable);
+            QVERIFY2(r.error().message.contains(u"RequestQueueTimeout"_s), qPrintable(why(r)));
+        }
+        QCOMPARE(proxy.heldRequests(), 2); // the expired ones were never sent
+        proxy.setHold(false);
+        for (int i = 0; i < 2; ++i) {
+            const Result<UserRecord> r = results[std::size_t(i)].get();
+            QVERIFY2(r, qPrintable(why(r)));
+            QCOMPARE(r.value().user, u"ann"_s);
+        }
     }
 
     void conversationCompletesInSubmissionOrder()

@@ -5,9 +5,6 @@
 #include <QDateTime>
 #include <QElapsedTimer>
 #include <QJsonDocument>
-#include <QNetworkAccessManager>
-#include <QNetworkReply>
-#include <QNetworkRequest>
 #include <QRandomGenerator>
 #include <QTimer>
 
@@ -75,14 +72,17 @@ DynamoClient::DynamoClient(
     , m_settings(std::move(settings))
     , m_metrics(metrics)
     , m_retry(retry)
-    , m_network(new QNetworkAccessManager(this))
 {
     if (m_settings.endpoint.path().isEmpty())
         m_settings.endpoint.setPath(u"/"_s);
+    m_path = m_settings.endpoint.toEncoded(
+        QUrl::RemoveScheme | QUrl::RemoveAuthority | QUrl::RemoveFragment);
+    HttpLimits limits;
+    limits.timeoutMs = m_retry.timeoutMs;
+    m_http = new HttpPipeline(m_settings.endpoint, limits, this);
 }
 
-// Replies are children of m_network; ~QObject disconnects them from this object before
-// deleting children, so no reply handler runs into a half-destroyed client.
+// The pipeline is a child: destroyed with this object, it calls back no more.
 DynamoClient::~DynamoClient() = default;
 
 void DynamoClient::call(const QString &operation, const QJsonObject &request, Reply done)
@@ -94,35 +94,24 @@ void DynamoClient::call(const QString &operation, const QJsonObject &request, Re
 void DynamoClient::attempt(const QString &operation, QByteArray body, Reply done, int attemptNo)
 {
     const QByteArray target = kTargetPrefix.toByteArray() + operation.toLatin1();
-    const Signature signature = sign(
-        SigningRequest {"POST", m_settings.endpoint,
-            {{"Content-Type", kContentType.toByteArray()}, {"X-Amz-Target", target}}, body},
+    QList<Header> headers {{"Content-Type", kContentType.toByteArray()}, {"X-Amz-Target", target}};
+    const Signature signature = sign(SigningRequest {"POST", m_settings.endpoint, headers, body},
         m_settings.credentials, m_settings.region, u"dynamodb"_s, QDateTime::currentDateTimeUtc());
-
-    QNetworkRequest request(m_settings.endpoint);
-    request.setRawHeader("Content-Type", kContentType.toByteArray());
-    request.setRawHeader("X-Amz-Target", target);
-    for (const auto &[name, value] : signature.headers)
-        request.setRawHeader(name, value);
-    request.setTransferTimeout(m_retry.timeoutMs);
-    // HTTP/1.1 keep-alive: Qt keeps up to six connections per host busy in parallel.
-    request.setAttribute(QNetworkRequest::Http2AllowedAttribute, false);
+    headers += signature.headers;
 
     QElapsedTimer clock;
     clock.start();
-    QNetworkReply *reply = m_network->post(request, body);
-    connect(reply, &QNetworkReply::finished, this,
-        [this, reply, operation, body = std::move(body), done = std::move(done), attemptNo,
-            clock]() mutable {
-            reply->deleteLater();
+    const QByteArray payload = body; // shared, not copied: kept for a retry
+    m_http->post(m_path, headers, payload,
+        [this, operation, body = std::move(body), done = std::move(done), attemptNo, clock](
+            HttpResult result) mutable {
             latency(operation).observe(double(clock.nsecsElapsed()) / 1e9);
-            const QVariant status = reply->attribute(QNetworkRequest::HttpStatusCodeAttribute);
-            const QByteArray payload = reply->readAll();
 
             DynamoError error;
-            if (status.isValid() && status.toInt() == 200) {
+            if (result.response.status == 200) {
                 QJsonParseError parse;
-                const QJsonDocument document = QJsonDocument::fromJson(payload, &parse);
+                const QJsonDocument document
+                    = QJsonDocument::fromJson(result.response.body, &parse);
                 if (parse.error == QJsonParseError::NoError && document.isObject()) {
                     requests(operation, "ok").inc();
                     --m_inFlight;
@@ -131,13 +120,11 @@ void DynamoClient::attempt(const QString &operation, QByteArray body, Reply done
                 }
                 error = DynamoError {200, u"SerializationException"_s,
                     u"unreadable response: "_s + parse.errorString(), false};
-            } else if (status.isValid()) {
-                error = parseError(status.toInt(), payload);
+            } else if (result.ok()) {
+                error = parseError(result.response.status, result.response.body);
             } else {
-                const bool timedOut = reply->error() == QNetworkReply::TimeoutError
-                    || reply->error() == QNetworkReply::OperationCanceledError;
                 error = DynamoError {
-                    0, timedOut ? u"Timeout"_s : u"NetworkError"_s, reply->errorString(), true};
+                    0, result.timedOut ? u"Timeout"_s : u"NetworkError"_s, result.error, true};
             }
             const QByteArrayView outcome = outcomeOf(error);
             requests(operation, outcome).inc();

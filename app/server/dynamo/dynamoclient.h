@@ -1,11 +1,11 @@
-// DynamoDB's JSON API over HTTP(S) with SigV4: one QNetworkAccessManager on the store's
-// thread (keep-alive connections, several requests in flight), retries with capped
+// DynamoDB's JSON API over HTTP(S) with SigV4: one HttpPipeline on the store's thread
+// (keep-alive connections with requests pipelined on each), retries with capped
 // exponential backoff and full jitter on throttling, 5xx and network errors, a bounded
-// number of attempts, per-operation metrics. No AWS SDK is packaged for Debian; the HTTP
-// client is Qt's.
+// number of attempts, per-operation metrics. No AWS SDK is packaged for Debian.
 #pragma once
 
 #include "awsconfig.h"
+#include "httppipeline.h"
 #include "metrics.h"
 
 #include <QHash>
@@ -15,8 +15,6 @@
 
 #include <functional>
 #include <memory>
-
-class QNetworkAccessManager;
 
 namespace parley::server::aws {
 
@@ -37,7 +35,7 @@ struct RetryPolicy
     int maxAttempts = 6;
     qint64 baseMs = 25;
     qint64 capMs = 2000;
-    int timeoutMs = 10000; // per attempt
+    int timeoutMs = 10000; // per attempt, from when its request is written
 };
 
 class DynamoClient : public QObject
@@ -66,7 +64,8 @@ private:
     AwsSettings m_settings;
     Metrics *m_metrics;
     RetryPolicy m_retry;
-    QNetworkAccessManager *m_network;
+    QByteArray m_path; // the endpoint's path, "/" for DynamoDB
+    HttpPipeline *m_http;
     int m_inFlight = 0;
     // Metric series by "operation/label", so the registry lock is taken once per series.
     QHash<QString, Counter *> m_counters;

@@ -20,6 +20,12 @@ constexpr qint64 kMaxHistory = 1000; // as SqliteStore
 constexpr int kReceiptAttempts = 5; // conditional receipt writes lost to other nodes
 constexpr int kClaimRounds = 10; // seq claims lost to other nodes before giving up
 constexpr std::size_t kKnownLastSeqs = 100000; // cached lastSeqs (about 100 bytes each)
+// Batches of one kind on their way before new items wait for one to come back: enough to
+// keep a few requests overlapping, few enough that items gather. Full message batches
+// leave anyway (they finish appends); check batches do not, so at most 400 appends
+// start at once and a burst flows through instead of being checked all first.
+constexpr int kCheckBatchesOutstanding = 4;
+constexpr int kWriteBatchesOutstanding = 4;
 
 // Message attributes (messages and sends items), besides the keys.
 const QString From = u"from"_s;
@@ -78,6 +84,10 @@ struct ConversationLog::Operation
 
 ConversationLog::ConversationLog(Tables *tables)
     : m_tables(tables)
+    , m_sendsReads(tables, Batcher::Kind::Get, tables->names().sends, {Key::SendId},
+          kCheckBatchesOutstanding, Batcher::Full::Waits, Tables::Priority::Starting)
+    , m_messageWrites(tables, Batcher::Kind::Put, tables->names().messages, {Key::Conv, Key::Seq},
+          kWriteBatchesOutstanding, Batcher::Full::Leaves, Tables::Priority::Finishing)
 { }
 
 ConversationLog::~ConversationLog() = default;
@@ -196,25 +206,24 @@ void ConversationLog::checkDuplicate(const OperationPtr &operation)
 {
     const QJsonObject key {
         {Key::SendId, string(sendId(operation->send.from, operation->send.cid))}};
-    m_tables->getItem(
-        m_tables->names().sends, key, [this, operation](Result<std::optional<QJsonObject>> found) {
-            if (!found) {
-                finishAppend(operation.get(), found.error());
-                return;
-            }
-            if (!found.value()) {
-                operation->stage = Operation::Stage::Ready;
-                pump(operation->conv);
-                return;
-            }
-            const protocol::Message first = messageOf(*found.value());
-            ensureMessage(first, [this, operation, first](Result<bool> ensured) {
-                if (!ensured)
-                    finishAppend(operation.get(), ensured.error());
-                else
-                    finishAppend(operation.get(), StoredSend {first, true});
-            });
+    m_sendsReads.submit(key, [this, operation](Result<std::optional<QJsonObject>> found) {
+        if (!found) {
+            finishAppend(operation.get(), found.error());
+            return;
+        }
+        if (!found.value()) {
+            operation->stage = Operation::Stage::Ready;
+            pump(operation->conv);
+            return;
+        }
+        const protocol::Message first = messageOf(*found.value());
+        ensureMessage(first, [this, operation, first](Result<bool> ensured) {
+            if (!ensured)
+                finishAppend(operation.get(), ensured.error());
+            else
+                finishAppend(operation.get(), StoredSend {first, true});
         });
+    });
 }
 
 // Step 2: n ready appends take the next n seqs with one compare-and-set on the
@@ -415,8 +424,8 @@ void ConversationLog::storeMessage(const OperationPtr &operation)
         // a concurrent send of the same cid, which wins; our seq stays a gap.
         const QJsonObject key {
             {Key::SendId, string(sendId(operation->send.from, operation->send.cid))}};
-        m_tables->getItem(m_tables->names().sends, key,
-            [this, operation, written](Result<std::optional<QJsonObject>> found) {
+        m_sendsReads.submit(
+            key, [this, operation, written](Result<std::optional<QJsonObject>> found) {
                 if (!found || !found.value()) {
                     finishAppend(operation.get(),
                         found ? StoreError {StoreError::Code::Internal,
@@ -442,11 +451,15 @@ void ConversationLog::storeMessage(const OperationPtr &operation)
 void ConversationLog::writeMessage(
     const protocol::Message &message, std::function<void(Result<bool>)> done)
 {
-    // Unconditional: only the owner of the sends item writes this (conv, seq), always
-    // with the same content, so a repeat is harmless.
-    m_tables->write(u"PutItem"_s,
-        {{u"TableName"_s, m_tables->names().messages}, {u"Item"_s, messageItem(message)}},
-        std::move(done));
+    // Unconditional, so it can share a BatchWriteItem: only the owner of the sends item
+    // writes this (conv, seq), always with the same content, so a repeat is harmless.
+    m_messageWrites.submit(
+        messageItem(message), [done = std::move(done)](Result<std::optional<QJsonObject>> written) {
+            if (written)
+                done(false);
+            else
+                done(written.error());
+        });
 }
 
 // A sends item whose message item is missing is a send interrupted between steps 3 and

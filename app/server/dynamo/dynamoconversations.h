@@ -7,12 +7,18 @@
 // fan-out of a conversation's messages runs in seq order. Inside a lane appends are
 // pipelined: every append checks its cid at once, seqs are taken in submission order
 // (consecutive ready appends share one compare-and-set on lastSeq), and the item writes
-// of different seqs overlap. Receipts and history run alone, after everything submitted before them
-// has completed, so they see the conversation as its earlier appends left it. A resend
-// of a cid still being stored on this node waits for it and answers as its duplicate.
-// Different conversations never wait for each other.
+// of different seqs overlap. Receipts and history run alone, after everything submitted
+// before them has completed, so they see the conversation as its earlier appends left
+// it. A resend of a cid still being stored on this node waits for it and answers as its
+// duplicate. Different conversations never wait for each other.
+//
+// Requests per append. The cid checks of all conversations share BatchGetItem requests
+// and the message items share BatchWriteItem requests (dynamobatch.h); the sends item
+// stays a conditional PutItem of its own, since it is what makes a cid idempotent across
+// nodes and BatchWriteItem takes no conditions.
 #pragma once
 
+#include "dynamobatch.h"
 #include "dynamotables.h"
 #include "store.h"
 
@@ -39,7 +45,7 @@ private:
     struct Lane
     {
         std::deque<OperationPtr> operations; // submission order
-        bool allocating = false; // an ADD on lastSeq is in flight
+        bool allocating = false; // a claim of seqs on lastSeq is in flight
     };
 
     template<typename T>
@@ -66,6 +72,8 @@ private:
     void readHistory(const HistoryQuery &query, Callback<HistorySlice> done);
 
     Tables *m_tables;
+    Batcher m_sendsReads; // step 1 and the read-back after a failed claim
+    Batcher m_messageWrites; // step 4
     std::unordered_map<QString, Lane> m_lanes;
     // "<from>#<cid>" -> the append storing it on this node (owned by its lane).
     std::unordered_map<QString, Operation *> m_sendsInFlight;

@@ -87,11 +87,14 @@ void DynamoStore::serve(
     // Everything here lives on, and is used only from, this thread.
     aws::DynamoClient client(settings, m_metrics, m_options.retry);
     dynamo::Tables tables(
-        &client, dynamo::TableNames(m_options.tablePrefix), [this](bool ok, const QString &detail) {
+        &client, dynamo::TableNames(m_options.tablePrefix),
+        [this](bool ok, const QString &detail) {
             if (ok)
                 qCInfo(lcServerStore) << "DynamoDB answers again";
             setHealth(ok, ok ? description() : detail);
-        });
+        },
+        dynamo::Tables::Limits {m_options.maxRequestsInFlight, m_options.queueTimeoutMs},
+        m_metrics);
     dynamo::Accounts accounts(&tables);
     dynamo::ConversationLog conversations(&tables);
     Parts parts {&accounts, &conversations};

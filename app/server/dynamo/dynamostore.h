@@ -39,6 +39,10 @@ struct DynamoStoreOptions
     QString tablePrefix = QStringLiteral("parley_");
     bool createTables = false; // create missing tables at open() and wait until ACTIVE
     aws::RetryPolicy retry;
+    // Requests handed to the HTTP client at once; the rest wait in the store, where they
+    // also coalesce into larger batches, and fail as unavailable after queueTimeoutMs.
+    int maxRequestsInFlight = 64;
+    int queueTimeoutMs = 25000;
 };
 
 class DynamoStore final : public Store

@@ -7,6 +7,7 @@
 #include <QRandomGenerator>
 #include <QTimer>
 
+#include <algorithm>
 #include <memory>
 
 using namespace Qt::StringLiterals;
@@ -150,11 +151,29 @@ QList<TableSpec> tableSpecs(const TableNames &names)
     };
 }
 
-Tables::Tables(aws::DynamoClient *client, TableNames names, HealthReport health)
+Tables::Tables(aws::DynamoClient *client, TableNames names, HealthReport health, Limits limits,
+    Metrics *metrics)
     : m_client(client)
     , m_names(std::move(names))
     , m_health(std::move(health))
-{ }
+    , m_limits(limits)
+    , m_inFlightGauge(metrics->gauge("parley_dynamodb_requests_in_flight",
+          "DynamoDB requests handed to the HTTP client and not answered yet."))
+    , m_queuedGauge(metrics->gauge("parley_dynamodb_requests_queued",
+          "DynamoDB requests waiting for a free slot (at most maxInFlight are outstanding)."))
+    , m_expired(metrics->counter("parley_dynamodb_requests_expired_total",
+          "DynamoDB requests answered unavailable after waiting too long for a free slot."))
+{
+    m_expiry.setInterval(std::clamp(m_limits.queueTimeoutMs / 4, 10, 1000));
+    QObject::connect(&m_expiry, &QTimer::timeout, m_client, [this] { expireQueued(); });
+}
+
+Tables::~Tables()
+{
+    // The store answers every operation before it closes, so nothing is left waiting.
+    m_inFlightGauge.add(-m_inFlight);
+    m_queuedGauge.add(-double(m_queued));
+}
 
 StoreError Tables::storeError(const QString &operation, const aws::DynamoError &error)
 {
@@ -166,12 +185,70 @@ StoreError Tables::storeError(const QString &operation, const aws::DynamoError &
         u"DynamoDB %1 failed: %2 %3"_s.arg(operation, error.type, error.message).trimmed()};
 }
 
-void Tables::call(
+void Tables::call(const QString &operation, const QJsonObject &request,
+    aws::DynamoClient::Reply done, Priority priority)
+{
+    if (m_inFlight < m_limits.maxInFlight && m_queued == 0) {
+        send(operation, request, std::move(done));
+        return;
+    }
+    m_queues[std::size_t(priority)].push_back(
+        Queued {operation, request, std::move(done), QDeadlineTimer(m_limits.queueTimeoutMs)});
+    ++m_queued;
+    m_queuedGauge.inc();
+    if (!m_expiry.isActive())
+        m_expiry.start();
+}
+
+void Tables::sendQueued()
+{
+    expireQueued();
+    for (auto queue = m_queues.rbegin(); queue != m_queues.rend(); ++queue) {
+        while (m_inFlight < m_limits.maxInFlight && !queue->empty()) {
+            Queued next = std::move(queue->front());
+            queue->pop_front();
+            --m_queued;
+            m_queuedGauge.dec();
+            send(next.operation, next.request, std::move(next.done));
+        }
+    }
+    if (m_queued == 0)
+        m_expiry.stop();
+}
+
+void Tables::expireQueued()
+{
+    for (std::deque<Queued> &queue : m_queues) {
+        while (!queue.empty() && queue.front().deadline.hasExpired()) {
+            Queued expired = std::move(queue.front());
+            queue.pop_front();
+            --m_queued;
+            m_queuedGauge.dec();
+            m_expired.inc();
+            const aws::DynamoError error {0, u"RequestQueueTimeout"_s,
+                u"not sent: waited %1 ms for one of %2 request slots"_s.arg(m_limits.queueTimeoutMs)
+                    .arg(m_limits.maxInFlight),
+                true};
+            expired.done({}, &error); // may call() again: the queues are consistent here
+        }
+    }
+    if (m_queued == 0)
+        m_expiry.stop();
+}
+
+void Tables::send(
     const QString &operation, const QJsonObject &request, aws::DynamoClient::Reply done)
 {
+    ++m_inFlight;
+    m_inFlightGauge.inc();
     m_client->call(operation, request,
         [this, operation, done = std::move(done)](
             const QJsonObject &response, const aws::DynamoError *error) {
+            --m_inFlight;
+            m_inFlightGauge.dec();
+            // The freed slot goes to the oldest queued request before `done` can submit
+            // new ones: first come, first served, so nothing waits forever.
+            sendQueued();
             const bool unwell = error && !error->isConditionFailed()
                 && storeError(operation, *error).code == StoreError::Code::Unavailable
                 && error->type != u"ResourceNotFoundException"_s;

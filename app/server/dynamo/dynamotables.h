@@ -1,17 +1,23 @@
 // Parley's DynamoDB tables (names, keys; docs/dynamodb.md) and the requests DynamoStore
 // builds on: single-item reads, paged queries and batched reads, each turning DynamoDB's
-// errors into StoreErrors and keeping the store's health up to date. Used only on the
-// store thread.
+// errors into StoreErrors and keeping the store's health up to date. Every request goes
+// through a gate that bounds how many the store has outstanding: the rest wait in a
+// queue here, where no timeout runs, instead of inside the HTTP client. Used only on
+// the store thread.
 #pragma once
 
 #include "dynamoclient.h"
 #include "result.h"
 
+#include <QDeadlineTimer>
 #include <QJsonObject>
 #include <QList>
 #include <QString>
 #include <QStringList>
+#include <QTimer>
 
+#include <array>
+#include <deque>
 #include <functional>
 #include <optional>
 
@@ -69,14 +75,31 @@ public:
     using HealthReport = std::function<void(bool ok, const QString &detail)>;
     template<typename T> using Done = std::function<void(Result<T>)>;
 
-    Tables(aws::DynamoClient *client, TableNames names, HealthReport health);
+    // Which queued request gets a free slot first: work that finishes an append before
+    // work that starts one, so acks keep flowing under load instead of every append
+    // finishing its first step before any finishes its last.
+    enum class Priority { Starting, Normal, Finishing };
+    struct Limits
+    {
+        int maxInFlight = 64; // requests handed to the client at once
+        int queueTimeoutMs = 25000; // a request not sent by then fails as unavailable
+    };
+
+    Tables(aws::DynamoClient *client, TableNames names, HealthReport health, Limits limits,
+        Metrics *metrics);
+    ~Tables();
+    Q_DISABLE_COPY_MOVE(Tables)
 
     const TableNames &names() const { return m_names; }
     aws::DynamoClient *client() const { return m_client; }
 
     // A raw request; error is null on success. Errors that mean the backend is unwell
     // (after the client's retries) mark the store unhealthy, any success heals it.
-    void call(const QString &operation, const QJsonObject &request, aws::DynamoClient::Reply done);
+    // Requests beyond maxInFlight wait for a free slot, by priority, then in submission
+    // order; one that waits longer than queueTimeoutMs is answered with a retryable
+    // "RequestQueueTimeout" without being sent (its client would have given up by then).
+    void call(const QString &operation, const QJsonObject &request, aws::DynamoClient::Reply done,
+        Priority priority = Priority::Normal);
 
     // Strongly consistent GetItem: nullopt when there is no such item.
     void getItem(
@@ -96,6 +119,16 @@ public:
     static StoreError storeError(const QString &operation, const aws::DynamoError &error);
 
 private:
+    struct Queued
+    {
+        QString operation;
+        QJsonObject request;
+        aws::DynamoClient::Reply done;
+        QDeadlineTimer deadline;
+    };
+    void send(const QString &operation, const QJsonObject &request, aws::DynamoClient::Reply done);
+    void sendQueued();
+    void expireQueued();
     void queryPage(QJsonObject request, qint64 maxItems, QList<QJsonObject> items,
         Done<QList<QJsonObject>> done);
     void batchGetChunk(const QString &table, QList<QJsonObject> pending, QList<QJsonObject> items,
@@ -105,6 +138,15 @@ private:
     TableNames m_names;
     HealthReport m_health;
     bool m_healthy = true;
+    const Limits m_limits;
+    int m_inFlight = 0;
+    // By priority, each in submission order, so deadlines expire from the fronts.
+    std::array<std::deque<Queued>, 3> m_queues;
+    qsizetype m_queued = 0;
+    QTimer m_expiry; // runs while the queue is not empty
+    Gauge &m_inFlightGauge;
+    Gauge &m_queuedGauge;
+    Counter &m_expired;
 };
 
 // Checks that every table exists with the expected keys and is ACTIVE; with `create`,

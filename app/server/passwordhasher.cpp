@@ -32,7 +32,16 @@ PasswordHasher::PasswordHasher()
 
 PasswordHasher::~PasswordHasher()
 {
+    m_pool.clear();
     m_pool.waitForDone();
+}
+
+void PasswordHasher::run(Requester requester, std::function<void()> work)
+{
+    m_pool.start([requester = std::move(requester), work = std::move(work)] {
+        if (!requester.expired())
+            work();
+    });
 }
 
 QByteArray PasswordHasher::hashNow(const QString &password)
@@ -55,11 +64,11 @@ bool PasswordHasher::verifyNow(const QString &password, const QByteArray &stored
     return crypto_pwhash_str_verify(terminated.constData(), utf8.constData(), utf8.size()) == 0;
 }
 
-void PasswordHasher::hash(
-    const QString &password, QObject *context, std::function<void(QByteArray)> done)
+void PasswordHasher::hash(const QString &password, Requester requester, QObject *context,
+    std::function<void(QByteArray)> done)
 {
     QPointer<QObject> guard(context);
-    m_pool.start([password, guard, done = std::move(done)] {
+    run(std::move(requester), [password, guard, done = std::move(done)] {
         QByteArray hashed = hashNow(password);
         // invokeMethod with a context drops the call if the context was destroyed
         // before the event is delivered; the QPointer check covers "already gone".
@@ -69,11 +78,11 @@ void PasswordHasher::hash(
     });
 }
 
-void PasswordHasher::verify(const QString &password, const QByteArray &storedHash, QObject *context,
-    std::function<void(bool)> done)
+void PasswordHasher::verify(const QString &password, const QByteArray &storedHash,
+    Requester requester, QObject *context, std::function<void(bool)> done)
 {
     QPointer<QObject> guard(context);
-    m_pool.start([password, storedHash, guard, done = std::move(done)] {
+    run(std::move(requester), [password, storedHash, guard, done = std::move(done)] {
         const bool ok = verifyNow(password, storedHash);
         if (QObject *ctx = guard.data())
             QMetaObject::invokeMethod(
@@ -82,9 +91,10 @@ void PasswordHasher::verify(const QString &password, const QByteArray &storedHas
 }
 
 void PasswordHasher::verifyDummy(
-    const QString &password, QObject *context, std::function<void(bool)> done)
+    const QString &password, Requester requester, QObject *context, std::function<void(bool)> done)
 {
-    verify(password, m_dummyHash, context, [done = std::move(done)](bool) { done(false); });
+    verify(password, m_dummyHash, std::move(requester), context,
+        [done = std::move(done)](bool) { done(false); });
 }
 
 QString PasswordHasher::newToken()

@@ -8,6 +8,7 @@
 #include <QThreadPool>
 
 #include <functional>
+#include <memory>
 
 namespace parley::server {
 
@@ -15,18 +16,26 @@ class PasswordHasher
 {
 public:
     PasswordHasher();
-    ~PasswordHasher(); // waits for running hashes
+    ~PasswordHasher(); // drops queued hashes, waits for running ones
 
     static bool initialize(); // sodium_init(); call once before use
 
-    // `done` runs on the thread of `context` (dropped if `context` is gone).
+    // Whoever asked for a hash: once it has expired (the connection closed), a queued
+    // hash is skipped. Under a burst of sign-ins the queue can outgrow clients' patience;
+    // hashing for connections that gave up would starve every later one.
+    using Requester = std::weak_ptr<const void>;
+
+    // `done` runs on the thread of `context` (dropped if `context` is gone, and never run
+    // when `requester` expired before the hash started).
     // An empty result means hashing failed (out of memory).
-    void hash(const QString &password, QObject *context, std::function<void(QByteArray)> done);
-    void verify(const QString &password, const QByteArray &storedHash, QObject *context,
-        std::function<void(bool)> done);
+    void hash(const QString &password, Requester requester, QObject *context,
+        std::function<void(QByteArray)> done);
+    void verify(const QString &password, const QByteArray &storedHash, Requester requester,
+        QObject *context, std::function<void(bool)> done);
     // Spends the same time as a real verify; used for unknown users so a login
     // does not reveal whether a name exists.
-    void verifyDummy(const QString &password, QObject *context, std::function<void(bool)> done);
+    void verifyDummy(const QString &password, Requester requester, QObject *context,
+        std::function<void(bool)> done);
 
     // Synchronous versions for tests and tools (never call on an event loop).
     static QByteArray hashNow(const QString &password);
@@ -37,6 +46,9 @@ public:
     static QByteArray tokenHash(const QString &token);
 
 private:
+    // Runs `work` on the pool unless `requester` has expired by the time it starts.
+    void run(Requester requester, std::function<void()> work);
+
     QThreadPool m_pool;
     QByteArray m_dummyHash;
 };

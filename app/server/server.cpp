@@ -8,6 +8,7 @@
 #include "logging.h"
 #include "metrics.h"
 #include "passwordhasher.h"
+#include "redisbus.h"
 #include "sqlitestore.h"
 #include "worker.h"
 
@@ -91,7 +92,15 @@ bool Server::start(QString *error)
         m_store = std::make_unique<SqliteStore>(m_config.dataDir);
     if (!m_store->open(error))
         return false;
-    m_bus = std::make_unique<LocalBus>();
+    if (m_config.redisUrl.isEmpty()) {
+        m_bus = std::make_unique<LocalBus>();
+    } else {
+        const std::optional<redis::RedisUrl> url = redis::parseRedisUrl(m_config.redisUrl, error);
+        if (!url)
+            return false;
+        m_bus = std::make_unique<redis::RedisBus>(
+            redis::RedisBusOptions {*url, m_config.nodeId}, m_store.get(), m_metrics.get());
+    }
     if (!m_bus->open(error))
         return false;
     m_hasher = std::make_unique<PasswordHasher>();
@@ -166,8 +175,12 @@ void Server::finishShutdown()
     // "last seen" is recorded before the store closes.
     for (Worker *worker : std::as_const(m_workers))
         worker->abortAllBlocking();
-    // Finish queued store work and password hashes first: their callbacks post
-    // to the workers, which must still exist to receive (and then drop) them.
+    // The bus first: the presence changes it reports on closing (these users going
+    // offline) record their "last seen" in the store, which must still be open.
+    // Then queued store work and password hashes: their callbacks post to the
+    // workers, which must still exist to receive (and then drop) them.
+    if (m_bus)
+        m_bus->close();
     if (m_store)
         m_store->close();
     m_hasher.reset();
@@ -176,8 +189,6 @@ void Server::finishShutdown()
         thread->wait();
     }
     m_workers.clear();
-    if (m_bus)
-        m_bus->close();
     m_service.reset();
     qCInfo(lcServer) << "stopped";
     Q_EMIT stopped();
@@ -188,6 +199,10 @@ QByteArray Server::healthResponse(bool readiness) const
     const StoreHealth store = m_store->health();
     const BusHealth bus = m_bus->health();
     const bool ok = store.ok && bus.ok && !m_stopping;
+    // Ready means "send users here": a node whose bus is down still stores and acks every
+    // send (the store is the source of truth and catches the other nodes up once the bus
+    // is back), so only the store and stopping take it out of a load balancer's rotation.
+    const bool ready = store.ok && !m_stopping;
     QJsonObject body {
         {u"status"_s, ok ? u"ok"_s : (m_stopping ? u"stopping"_s : u"degraded"_s)},
         {u"version"_s, QStringLiteral(PARLEY_VERSION)},
@@ -201,7 +216,7 @@ QByteArray Server::healthResponse(bool readiness) const
             QJsonObject {
                 {u"ok"_s, bus.ok}, {u"backend"_s, bus.backend}, {u"detail"_s, bus.detail}}},
     };
-    return HttpRequestParser::response(ok || !readiness ? 200 : 503, "application/json",
+    return HttpRequestParser::response(ready || !readiness ? 200 : 503, "application/json",
         QByteArray(QJsonDocument(body).toJson(QJsonDocument::Compact) + '\n'));
 }
 

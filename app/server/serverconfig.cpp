@@ -1,5 +1,7 @@
 #include "serverconfig.h"
 
+#include "redisurl.h"
+
 #include <QCommandLineParser>
 #include <QFile>
 #include <QFileInfo>
@@ -47,7 +49,12 @@ const QList<Option> &options()
         {u"tls-cert"_s, u"FILE"_s, u"PEM certificate chain; enables TLS (wss://, https://)."_s},
         {u"tls-key"_s, u"FILE"_s, u"PEM private key of --tls-cert."_s},
         {u"node-id"_s, u"ID"_s,
-            u"Name of this node in hello frames and /healthz (default: host name)."_s},
+            u"Name of this node in hello frames and /healthz (default: host name); unique "
+            "among the nodes sharing a Redis."_s},
+        {u"redis"_s, u"URL"_s,
+            u"Run as one of several nodes with Redis as the bus between them: "
+            "redis://[user:password@]host:port[/db], or rediss:// for TLS (default: "
+            "REDIS_URL; without it the node runs alone)."_s},
         {u"allow-plaintext"_s, {}, u"Serve ws:// on a non-loopback address without TLS."_s},
         {u"allowed-origin"_s, u"ORIGIN"_s,
             u"Accept WebSocket upgrades only from this Origin (repeatable; requests without an "
@@ -246,6 +253,9 @@ ConfigParse parseServerConfig(const QStringList &arguments, const QStringList &e
     config.tlsCertFile = last(u"tls-cert"_s);
     config.tlsKeyFile = last(u"tls-key"_s);
     config.nodeId = last(u"node-id"_s);
+    config.redisUrl = last(u"redis"_s);
+    if (config.redisUrl.isEmpty())
+        config.redisUrl = env.value(u"REDIS_URL"_s);
     if (config.nodeId.isEmpty())
         config.nodeId = QSysInfo::machineHostName();
     config.allowPlaintext
@@ -306,6 +316,16 @@ std::optional<QString> validateServerConfig(const ServerConfig &config)
     if (!tablePrefix.match(config.dynamodbTablePrefix).hasMatch())
         return u"--dynamodb-table-prefix may hold only A-Z a-z 0-9 _ . - (at most 237), not '%1'"_s
             .arg(config.dynamodbTablePrefix);
+    if (!config.redisUrl.isEmpty()) {
+        QString error;
+        if (!redis::parseRedisUrl(config.redisUrl, &error))
+            return error;
+        // The node id travels in bus messages and Redis key names.
+        static const QRegularExpression nodeId(u"^[A-Za-z0-9_.-]{1,64}$"_s);
+        if (!nodeId.match(config.nodeId).hasMatch())
+            return u"--node-id may hold only A-Z a-z 0-9 _ . - (1 to 64) with --redis, not '%1'"_s
+                .arg(config.nodeId);
+    }
     for (const QString &origin : config.allowedOrigins) {
         if (!origin.startsWith(u"http://"_s) && !origin.startsWith(u"https://"_s))
             return u"--allowed-origin expects an origin like https://chat.example.org, not '%1'"_s

@@ -28,6 +28,7 @@ struct ServerConfig
     QString tlsCertFile;
     QString tlsKeyFile;
     QString nodeId;
+    QString redisUrl; // empty: one node on LocalBus; else RedisBus (redis:// or rediss://)
     bool allowPlaintext = false;
     QStringList allowedOrigins; // empty: any Origin (native clients send none)
     QString configFile;

@@ -256,7 +256,7 @@ void Session::handleRegister(const Register &frame, quint64 slot)
         return;
     }
     m_phase = Phase::Authenticating;
-    m_service->hasher().hash(frame.password, m_worker,
+    m_service->hasher().hash(frame.password, m_alive, m_worker,
         [worker = QPointer<Worker>(m_worker), id = m_id, frame, slot](QByteArray hash) {
             Session *self = worker ? worker->session(id) : nullptr;
             if (!self)
@@ -303,10 +303,11 @@ void Session::handleLogin(const Login &frame, quint64 slot)
             };
             if (result) {
                 s->m_service->hasher().verify(
-                    frame.password, result.value().passwordHash, s->m_worker, verified);
+                    frame.password, result.value().passwordHash, s->m_alive, s->m_worker, verified);
             } else if (result.error().code == StoreError::Code::NotFound) {
                 // Same answer and the same time spent as a wrong password.
-                s->m_service->hasher().verifyDummy(frame.password, s->m_worker, verified);
+                s->m_service->hasher().verifyDummy(
+                    frame.password, s->m_alive, s->m_worker, verified);
             } else {
                 s->authFailed(slot, s->storeError(frame.rid, result.error()));
             }

@@ -109,6 +109,8 @@ private:
     ChatService *m_service;
     Worker *m_worker;
     ConnectionId m_id;
+    // Expires with the session: password hashes queued for a closed connection are skipped.
+    const std::shared_ptr<const bool> m_alive = std::make_shared<const bool>(true);
     Phase m_phase = Phase::Anonymous;
     bool m_closing = false; // close sent or being sent: nothing more goes out
     bool m_draining = false;

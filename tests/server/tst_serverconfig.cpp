@@ -157,6 +157,48 @@ private Q_SLOTS:
             << u"--dynamodb-table-prefix"_s;
         QTest::newRow("stray argument")
             << QStringList {u"--data-dir"_s, u"d"_s, u"extra"_s} << u"extra"_s;
+        QTest::newRow("redis not a redis url") << QStringList {u"--data-dir"_s, u"d"_s,
+            u"--redis"_s, u"http://h:6379"_s} << u"--redis expects redis://"_s;
+        QTest::newRow("redis bad db") << QStringList {u"--data-dir"_s, u"d"_s, u"--redis"_s,
+            u"redis://:pw@h/x"_s} << u"database number"_s;
+        QTest::newRow("node id unusable with redis") << QStringList {u"--data-dir"_s, u"d"_s,
+            u"--redis"_s, u"redis://h"_s, u"--node-id"_s, u"node one"_s}
+                                                     << u"--node-id may hold only"_s;
+    }
+
+    void redisSettings_data()
+    {
+        QTest::addColumn<QStringList>("args");
+        QTest::addColumn<QStringList>("env");
+        QTest::addColumn<QString>("redis");
+        QTest::addColumn<QString>("nodeId");
+        QTest::newRow("alone by default")
+            << QStringList {} << QStringList {} << QString() << QString();
+        QTest::newRow("flag") << QStringList {u"--redis"_s, u"redis://127.0.0.1:6379"_s,
+            u"--node-id"_s, u"node-a"_s}
+                              << QStringList {} << u"redis://127.0.0.1:6379"_s << u"node-a"_s;
+        QTest::newRow("REDIS_URL") << QStringList {u"--node-id"_s, u"b"_s}
+                                   << QStringList {u"REDIS_URL=rediss://u:pw@cache:6380/2"_s}
+                                   << u"rediss://u:pw@cache:6380/2"_s << u"b"_s;
+        QTest::newRow("PARLEY_REDIS beats REDIS_URL")
+            << QStringList {u"--node-id"_s, u"c"_s}
+            << QStringList {u"REDIS_URL=redis://one"_s, u"PARLEY_REDIS=redis://two"_s}
+            << u"redis://two"_s << u"c"_s;
+        QTest::newRow("flag beats env")
+            << QStringList {u"--redis"_s, u"redis://flag"_s, u"--node-id"_s, u"d"_s}
+            << QStringList {u"REDIS_URL=redis://env"_s} << u"redis://flag"_s << u"d"_s;
+    }
+
+    void redisSettings()
+    {
+        QFETCH(QStringList, args);
+        QFETCH(QStringList, env);
+        const ConfigParse p = parseServerConfig(QStringList {u"--data-dir"_s, u"d"_s} + args, env);
+        QVERIFY2(p.config, qPrintable(p.output));
+        QTEST(p.config->redisUrl, "redis");
+        QFETCH(QString, nodeId);
+        if (!nodeId.isEmpty())
+            QCOMPARE(p.config->nodeId, nodeId);
     }
 
     void errors()

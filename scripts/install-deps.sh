@@ -11,6 +11,7 @@ packages=(
     build-essential cmake ninja-build pkg-config git
     qt6-base-dev qt6-websockets-dev libqt6sql6-sqlite
     qtkeychain-qt6-dev
+    qt6-l10n-tools qt6-tools-dev
     libsodium-dev libsqlite3-dev
     openssl ca-certificates
 )

@@ -1,0 +1,28 @@
+// Paints one conversation in the list: an avatar with the peer's initial and a presence
+// dot, the peer's name, the time of the last message, a preview of it (or "typing..."),
+// and the unread count as a badge.
+#pragma once
+
+#include <QStyledItemDelegate>
+
+namespace parley::ui {
+
+class ConversationDelegate : public QStyledItemDelegate
+{
+    Q_OBJECT
+public:
+    using QStyledItemDelegate::QStyledItemDelegate;
+
+    void paint(QPainter *painter, const QStyleOptionViewItem &option,
+        const QModelIndex &index) const override;
+    QSize sizeHint(const QStyleOptionViewItem &option, const QModelIndex &index) const override;
+};
+
+// A colour of its own for each name (avatars), readable with white initials.
+QColor avatarColor(const QString &name);
+// The time of day in the user's locale, without seconds ("14:05", "2:05 PM").
+QString clockText(const QTime &time);
+// "14:05" today, "Yesterday", a weekday within a week, else a short date.
+QString shortTimeText(const QDateTime &time);
+
+} // namespace parley::ui

@@ -3,6 +3,7 @@
 // protocol across nodes, Redis connections killed and Redis restarted mid-traffic,
 // a node killed mid-traffic, presence expiring after a node dies. Each ends with
 // nothing acked missing and nothing duplicated.
+#include "codec.h"
 #include "redisserver.h"
 #include "serverfixture.h"
 
@@ -57,7 +58,9 @@ private:
     QList<QJsonObject> storedMessages(Client &client, const QString &conv);
     // A sample of the node's /metrics (an unlabelled counter or gauge).
     double metric(ServerProcess *node, const QByteArray &name);
-    // GET `path` on the node's HTTP side: the status code and the JSON body.
+    // GET `path` on the node's HTTP side: the status code (-1: no answer) and the body.
+    std::pair<int, QByteArray> fetch(ServerProcess *node, const QString &path);
+    // The same, with the body read as a JSON object.
     std::pair<int, QJsonObject> httpGet(ServerProcess *node, const QString &path);
 
     RedisServer m_redis;
@@ -138,15 +141,20 @@ QList<QJsonObject> tst_MultiNode::storedMessages(Client &client, const QString &
     }
 }
 
-double tst_MultiNode::metric(ServerProcess *node, const QByteArray &name)
+std::pair<int, QByteArray> tst_MultiNode::fetch(ServerProcess *node, const QString &path)
 {
-    QUrl url = node->url(u"/metrics"_s);
+    QUrl url = node->url(path);
     url.setScheme(u"http"_s);
     QNetworkAccessManager http;
     std::unique_ptr<QNetworkReply> reply(http.get(QNetworkRequest(url)));
     if (!QTest::qWaitFor([&] { return reply->isFinished(); }, 10000))
-        return -1;
-    for (const QByteArray &line : reply->readAll().split('\n')) {
+        return {-1, {}};
+    return {reply->attribute(QNetworkRequest::HttpStatusCodeAttribute).toInt(), reply->readAll()};
+}
+
+double tst_MultiNode::metric(ServerProcess *node, const QByteArray &name)
+{
+    for (const QByteArray &line : fetch(node, u"/metrics"_s).second.split('\n')) {
         if (line.startsWith(QByteArray(name + ' ')))
             return line.mid(name.size() + 1).toDouble();
     }
@@ -155,14 +163,8 @@ double tst_MultiNode::metric(ServerProcess *node, const QByteArray &name)
 
 std::pair<int, QJsonObject> tst_MultiNode::httpGet(ServerProcess *node, const QString &path)
 {
-    QUrl url = node->url(path);
-    url.setScheme(u"http"_s);
-    QNetworkAccessManager http;
-    std::unique_ptr<QNetworkReply> reply(http.get(QNetworkRequest(url)));
-    if (!QTest::qWaitFor([&] { return reply->isFinished(); }, 10000))
-        return {-1, {}};
-    return {reply->attribute(QNetworkRequest::HttpStatusCodeAttribute).toInt(),
-        QJsonDocument::fromJson(reply->readAll()).object()};
+    const auto [status, body] = fetch(node, path);
+    return {status, QJsonDocument::fromJson(body).object()};
 }
 
 void tst_MultiNode::crossNodeChat()
@@ -175,7 +177,7 @@ void tst_MultiNode::crossNodeChat()
     auto bobOnB = signIn(b, bob);
     auto aliceOnA = signIn(a, alice);
     QVERIFY(aliceOnA && bobOnB);
-    const QString conv = alice < bob ? alice + u':' + bob : bob + u':' + alice;
+    const QString conv = parley::protocol::conversationId(alice, bob);
 
     // /healthz names the Redis bus.
     {
@@ -246,7 +248,7 @@ void tst_MultiNode::redisConnectionsKilledAndRedisRestarted()
     auto bobOnB = signIn(b, bob);
     auto aliceOnA = signIn(a, alice);
     QVERIFY(aliceOnA && bobOnB);
-    const QString conv = alice < bob ? alice + u':' + bob : bob + u':' + alice;
+    const QString conv = parley::protocol::conversationId(alice, bob);
 
     // Three rounds of sends; between them every Redis link is killed, then Redis
     // restarts (empty). Sends keep being stored and acked meanwhile.
@@ -308,7 +310,7 @@ void tst_MultiNode::nodeKilledMidTraffic()
     auto aliceOnA = signIn(a, alice);
     QVERIFY(aliceOnA && bobOnB);
     const QString token = aliceOnA->frames.first().value(u"token"_s).toString();
-    const QString conv = alice < bob ? alice + u':' + bob : bob + u':' + alice;
+    const QString conv = parley::protocol::conversationId(alice, bob);
 
     // alice sends a burst from A; A is killed in the middle of it.
     constexpr int Total = 200;

@@ -2,37 +2,20 @@
 
 #include "logging.h"
 #include "passwordhasher.h"
+#include "processcontrol.h"
 #include "server.h"
 #include "serverconfig.h"
 
 #include <QCoreApplication>
 #include <QProcessEnvironment>
-#include <QSocketNotifier>
 
 #include <cstdio>
-
-#ifdef Q_OS_UNIX
-#include <csignal>
-#include <sys/resource.h>
-#include <sys/socket.h>
-#include <unistd.h>
-#endif
 
 using namespace Qt::StringLiterals;
 
 namespace parley::server {
 
 namespace {
-
-#ifdef Q_OS_UNIX
-int g_signalPipe[2] = {-1, -1};
-
-void onSignal(int)
-{
-    const char byte = 1;
-    [[maybe_unused]] const auto written = ::write(g_signalPipe[1], &byte, 1);
-}
-#endif
 
 void printLine(FILE *stream, const QString &text)
 {
@@ -66,14 +49,8 @@ int runServer(int argc, char **argv, const QStringList &arguments)
         return 1;
     }
 
-#ifdef Q_OS_UNIX
     // Every connection is a descriptor: take the hard limit, not the 1024 default.
-    rlimit limit {};
-    if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
-        limit.rlim_cur = limit.rlim_max;
-        setrlimit(RLIMIT_NOFILE, &limit);
-    }
-#endif
+    process::raiseFileLimit();
 
     Server server(config);
     QString error;
@@ -94,28 +71,12 @@ int runServer(int argc, char **argv, const QStringList &arguments)
                     ? u"DynamoDB tables %1*"_s.arg(config.dynamodbTablePrefix)
                     : u"data in %1"_s.arg(config.dataDir)));
 
-#ifdef Q_OS_UNIX
-    // Signals arrive on a socket pair so the handler only writes a byte and the
-    // shutdown runs on the event loop (the classic self-pipe trick).
-    if (::socketpair(AF_UNIX, SOCK_STREAM, 0, g_signalPipe) != 0) {
-        printLine(stderr, u"parley server: cannot set up signal handling"_s);
+    // SIGTERM/SIGINT drain and stop the server on the event loop.
+    if (!process::handleTermination(
+            &server, [&server] { server.shutdown(); }, &error)) {
+        printLine(stderr, u"parley server: "_s + error);
         return 1;
     }
-    QSocketNotifier notifier(g_signalPipe[0], QSocketNotifier::Read);
-    QObject::connect(&notifier, &QSocketNotifier::activated, &server, [&server, &notifier] {
-        char byte;
-        [[maybe_unused]] const auto got = ::read(g_signalPipe[0], &byte, 1);
-        notifier.setEnabled(false);
-        server.shutdown();
-    });
-    struct sigaction action = {};
-    action.sa_handler = onSignal;
-    sigemptyset(&action.sa_mask);
-    action.sa_flags = SA_RESTART;
-    sigaction(SIGTERM, &action, nullptr);
-    sigaction(SIGINT, &action, nullptr);
-    std::signal(SIGPIPE, SIG_IGN);
-#endif
     QObject::connect(
         &server, &Server::stopped, &app, &QCoreApplication::quit, Qt::QueuedConnection);
     return app.exec();

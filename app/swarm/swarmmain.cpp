@@ -3,6 +3,7 @@
 #include "htmlreport.h"
 #include "logging.h"
 #include "options.h"
+#include "processcontrol.h"
 #include "runner.h"
 
 #include <QCoreApplication>
@@ -12,12 +13,8 @@
 #include <QMutex>
 #include <QRegularExpression>
 #include <QSaveFile>
-#include <QSocketNotifier>
 
-#include <csignal>
 #include <cstdio>
-#include <sys/resource.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 using namespace Qt::StringLiterals;
@@ -51,14 +48,6 @@ void quietHandler(QtMsgType type, const QMessageLogContext &context, const QStri
     s_previousHandler(type, context,
         seen == ShownPerKind ? message + u" (further messages like this are only counted)"_s
                              : message);
-}
-
-int g_signalPipe[2] = {-1, -1};
-
-void onSignal(int)
-{
-    const char byte = 1;
-    [[maybe_unused]] const auto written = ::write(g_signalPipe[1], &byte, 1);
 }
 
 void printLine(FILE *stream, const QString &text)
@@ -161,42 +150,24 @@ int run(const SwarmOptions &options)
         stage.rate /= options.shardCount;
 
     // Every user is a socket (or several): take the hard descriptor limit.
-    rlimit limit {};
-    if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
-        limit.rlim_cur = limit.rlim_max;
-        setrlimit(RLIMIT_NOFILE, &limit);
-    }
     const qint64 sockets = qint64(run.users) * run.scenario.devices + run.threads * 2 + 64;
-    if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && rlim_t(sockets) > limit.rlim_cur) {
+    if (const qint64 limit = process::raiseFileLimit(); limit >= 0 && sockets > limit) {
         printLine(stderr,
             u"parley swarm: %1 users need about %2 file descriptors but the limit is "
             u"%3 (raise it with ulimit -n)"_s.arg(run.users)
                 .arg(sockets)
-                .arg(qint64(limit.rlim_cur)));
+                .arg(limit));
         return 2;
     }
 
     Runner runner(run);
-    // Ctrl+C or SIGTERM ends the run early with a report; the handler only writes a
-    // byte, the runner stops on its event loop (the self-pipe trick, as the server does).
-    if (::socketpair(AF_UNIX, SOCK_STREAM, 0, g_signalPipe) != 0) {
-        printLine(stderr, u"parley swarm: cannot set up signal handling"_s);
+    // Ctrl+C or SIGTERM ends the run early with a report.
+    QString signalError;
+    if (!process::handleTermination(
+            &runner, [&runner] { runner.interrupt(); }, &signalError)) {
+        printLine(stderr, u"parley swarm: "_s + signalError);
         return 2;
     }
-    QSocketNotifier notifier(g_signalPipe[0], QSocketNotifier::Read);
-    QObject::connect(&notifier, &QSocketNotifier::activated, &runner, [&runner, &notifier] {
-        char byte;
-        [[maybe_unused]] const auto got = ::read(g_signalPipe[0], &byte, 1);
-        notifier.setEnabled(false);
-        runner.interrupt();
-    });
-    struct sigaction action = {};
-    action.sa_handler = onSignal;
-    sigemptyset(&action.sa_mask);
-    action.sa_flags = SA_RESTART;
-    sigaction(SIGTERM, &action, nullptr);
-    sigaction(SIGINT, &action, nullptr);
-    std::signal(SIGPIPE, SIG_IGN);
     QString error;
     std::optional<Report> report = runner.run(&error);
     if (!report) {

@@ -12,6 +12,7 @@
 //
 //   bench_dynamoclient [--seconds S] [--in-flight 1,8,32,64,256] [--clients qnam,...]
 //                      [--connections N] [--per-connection D]
+#include "benchsupport.h"
 #include "dynalite.h"
 #include "dynamoclient.h"
 #include "httppipeline.h"
@@ -41,26 +42,11 @@
 using namespace Qt::StringLiterals;
 namespace aws = parley::server::aws;
 
+using parley::bench::spinFor;
+
 namespace {
 
 const QString Table = u"bench_dynamoclient"_s;
-
-// Runs the event loop until `done` or `ms` passed, sleeping while nothing happens.
-void spinFor(
-    int ms, const std::function<bool()> &done = [] { return false; })
-{
-    if (done())
-        return;
-    QEventLoop loop;
-    QTimer check;
-    QObject::connect(&check, &QTimer::timeout, &loop, [&] {
-        if (done())
-            loop.quit();
-    });
-    QTimer::singleShot(ms, &loop, &QEventLoop::quit);
-    check.start(5);
-    loop.exec();
-}
 
 QJsonObject putItem(qint64 seq)
 {

@@ -7,6 +7,7 @@
 // JSON decode, the timeline, the cache write and the delivered receipts.
 //
 //   bench_receive [--messages N]
+#include "benchsupport.h"
 #include "cache.h"
 #include "client.h"
 #include "codec.h"
@@ -28,18 +29,9 @@
 using namespace Qt::StringLiterals;
 using namespace parley::client;
 
-namespace {
+using parley::bench::spinFor;
 
-// Sleeps in the event loop between checks (a busy wait would count as receive CPU).
-void spinUntil(const std::function<bool()> &done, int ms)
-{
-    QTimer tick;
-    tick.start(10);
-    QElapsedTimer t;
-    t.start();
-    while (!done() && t.elapsed() < ms)
-        QCoreApplication::processEvents(QEventLoop::WaitForMoreEvents);
-}
+namespace {
 
 double cpuSeconds()
 {
@@ -70,13 +62,11 @@ int main(int argc, char **argv)
             u"100000"_s, u"--frame-rate"_s, u"100000"_s});
     QByteArray out;
     static const QRegularExpression listening(u"listening on ws://127.0.0.1:(\\d+)/ws"_s);
-    spinUntil(
-        [&] {
-            server.waitForReadyRead(50);
-            out += server.readAllStandardOutput();
-            return listening.match(QString::fromUtf8(out)).hasMatch();
-        },
-        30000);
+    spinFor(30000, [&] {
+        server.waitForReadyRead(50);
+        out += server.readAllStandardOutput();
+        return listening.match(QString::fromUtf8(out)).hasMatch();
+    });
     const auto match = listening.match(QString::fromUtf8(out));
     if (!match.hasMatch()) {
         std::fprintf(stderr, "server did not start\n");
@@ -90,7 +80,7 @@ int main(int argc, char **argv)
     Client receiver(&credentials, options);
     receiver.setServer(url);
     receiver.signIn(u"receiver"_s, u"correct horse"_s, true, false);
-    spinUntil([&] { return receiver.state() == ConnectionState::Online; }, 30000);
+    spinFor(30000, [&] { return receiver.state() == ConnectionState::Online; });
     if (receiver.state() != ConnectionState::Online) {
         std::fprintf(stderr, "receiver could not sign in\n");
         return 1;
@@ -110,15 +100,15 @@ int main(int argc, char **argv)
             u"sender"_s, u"--password"_s, u"correct horse"_s, u"--register"_s, u"--to"_s,
             u"receiver"_s, u"--count"_s, QString::number(count), u"--exit-when-drained"_s});
 
-    spinUntil([&] { return received > 0; }, 60000);
+    spinFor(60000, [&] { return received > 0; });
     const double cpuStart = cpuSeconds();
     QElapsedTimer wall;
     wall.start();
     const int startAt = received;
-    spinUntil([&] { return received >= count; }, 600000);
+    spinFor(600000, [&] { return received >= count; });
     bool flushed = false;
     receiver.cache()->flush(&app, [&] { flushed = true; });
-    spinUntil([&] { return flushed; }, 60000);
+    spinFor(60000, [&] { return flushed; });
     const double cpu = cpuSeconds() - cpuStart;
     const qint64 elapsed = wall.elapsed();
     const int measured = received - startAt;

@@ -13,6 +13,7 @@
 // what signing the benchmark's users in costs, measured by a run that only signs in).
 //
 //   bench_store [--seconds S] [--pairs N] [--window W] [--rate R] [--in-flight 6,12,24,32]
+#include "benchsupport.h"
 #include "dynalite.h"
 #include "sigv4.h"
 
@@ -45,29 +46,13 @@
 using namespace Qt::StringLiterals;
 namespace aws = parley::server::aws;
 
+using parley::bench::spinFor;
+
 namespace {
 
 const QString Region = u"us-east-1"_s;
 const aws::Credentials BenchCredentials {u"parleybench"_s, u"parleybench"_s, {}};
 const QByteArray RawTable = "bench_raw_putitem";
-
-// Runs the event loop until `done` or `ms` passed, sleeping while nothing happens (a
-// busy loop would take the CPU that dynalite and the servers are measured on).
-void spinFor(
-    int ms, const std::function<bool()> &done = [] { return false; })
-{
-    QEventLoop loop;
-    QTimer check;
-    QObject::connect(&check, &QTimer::timeout, &loop, [&] {
-        if (done())
-            loop.quit();
-    });
-    QTimer::singleShot(ms, &loop, &QEventLoop::quit);
-    if (done())
-        return;
-    check.start(5);
-    loop.exec();
-}
 
 QNetworkRequest signedRequest(
     const QUrl &endpoint, const QByteArray &operation, const QByteArray &body)

@@ -19,6 +19,7 @@
 #include "sqlitestore.h"
 
 #include "logging.h"
+#include "storethread.h"
 
 #include <QDir>
 #include <QFile>
@@ -544,16 +545,10 @@ bool SqliteStore::open(QString *error)
     // Unique per store: QSqlDatabase connections are process-wide by name.
     static std::atomic<int> connectionCount {0};
     const QString name = u"parley-store-"_s + QString::number(++connectionCount);
-    auto opened = std::make_shared<std::promise<QString>>();
-    std::future<QString> result = opened->get_future();
-    m_thread.reset(QThread::create([this, name, opened] { serve(name, opened); }));
-    m_thread->setObjectName(u"parley-store"_s);
-    m_thread->start();
-    if (const QString problem = result.get(); !problem.isEmpty()) {
-        m_thread->wait();
-        m_thread.reset();
+    if (const QString problem = startStoreThread(m_thread, u"parley-store"_s,
+            [this, name](OpenedPromise opened) { serve(name, opened); });
+        !problem.isEmpty())
         return fail(problem);
-    }
 
     QMutexLocker lock(&m_mutex);
     m_state = State::Open;

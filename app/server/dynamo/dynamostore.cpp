@@ -4,6 +4,7 @@
 #include "dynamoconversations.h"
 #include "dynamotables.h"
 #include "logging.h"
+#include "storethread.h"
 
 #include <QDir>
 #include <QEventLoop>
@@ -60,16 +61,10 @@ bool DynamoStore::open(QString *error)
     if (m_endpoint.endsWith(u'/'))
         m_endpoint.chop(1);
 
-    auto opened = std::make_shared<std::promise<QString>>();
-    std::future<QString> result = opened->get_future();
-    m_thread.reset(QThread::create([this, settings, opened] { serve(settings, opened); }));
-    m_thread->setObjectName(u"parley-dynamo"_s);
-    m_thread->start();
-    if (const QString problem = result.get(); !problem.isEmpty()) {
-        m_thread->wait();
-        m_thread.reset();
+    if (const QString problem = startStoreThread(m_thread, u"parley-dynamo"_s,
+            [this, settings](OpenedPromise opened) { serve(settings, opened); });
+        !problem.isEmpty())
         return fail(problem);
-    }
 
     QMutexLocker lock(&m_mutex);
     m_state = State::Open;

@@ -14,6 +14,7 @@ struct StoreError
     enum class Code {
         NotFound, // no such user/token/conversation
         Conflict, // already exists (user name taken)
+        Invalid, // the request cannot be answered as given (a search cursor that is not ours)
         Unavailable, // the backend is down or overloaded: retry later
         Internal, // a bug or a corrupt store
     };

@@ -4,6 +4,7 @@
 #include "codec.h"
 #include "logging.h"
 #include "passwordhasher.h"
+#include "searchtext.h"
 #include "worker.h"
 
 #include <QDateTime>
@@ -35,6 +36,11 @@ qint64 monotonicNs()
 // a second for long) is closed with 1008. A client flushing a large outbox is
 // slowed down, not cut off.
 constexpr double AbuseBurst = 1000;
+// Searches per connection: a client searching as the user types sends a few a second.
+constexpr double SearchBurst = 20;
+constexpr double SearchesPerSecond = 5;
+// The most hits one search page holds (PROTOCOL: limit capped at 100).
+constexpr int SearchLimitCap = 100;
 constexpr double AbusePerSecond = 20;
 // Frames held while an authentication is in flight.
 constexpr int MaxHeldFrames = 64;
@@ -58,6 +64,7 @@ Session::Session(QWebSocket *socket, ChatService *service, Worker *worker, Conne
     , m_frameBucket(service->config().frameBurst, service->config().framesPerSecond)
     , m_sendBucket(service->config().sendBurst, service->config().sendsPerSecond)
     , m_authBucket(10, 0.5)
+    , m_searchBucket(SearchBurst, SearchesPerSecond)
     , m_abuseBucket(AbuseBurst, AbusePerSecond)
 {
     m_socket->setParent(this);
@@ -542,6 +549,22 @@ HistoryPage Session::fitPage(const HistoryRequest &request, HistorySlice slice)
     return page;
 }
 
+// Hits carry whole bodies, so a page can exceed maxFrameBytes: it is then cut at a hit,
+// and `next` continues right after the last hit kept (SearchPage::cursorAfter), so
+// nothing is skipped. One hit always fits.
+SearchResults Session::fitResults(const QString &rid, SearchPage page)
+{
+    SearchResults results {rid, std::move(page.hits), std::move(page.next)};
+    while (results.hits.size() > 1 && encode(ServerFrame(results)).size() > MaxFrameBytes) {
+        const qsizetype keep
+            = results.hits.size() - std::max<qsizetype>(1, results.hits.size() / 4);
+        results.hits.resize(keep);
+        if (keep - 1 < page.cursorAfter.size())
+            results.next = page.cursorAfter.at(keep - 1);
+    }
+    return results;
+}
+
 void Session::handleHistory(const HistoryRequest &frame, quint64 slot)
 {
     const auto members = conversationMembers(frame.conv);
@@ -707,8 +730,46 @@ void Session::handleUsers(const UsersRequest &frame, quint64 slot)
 
 void Session::handleSearch(const SearchRequest &frame, quint64 slot)
 {
-    fillError(slot, frame.rid, ErrorCode::Unavailable,
-        u"search is not available on this server version"_s);
+    SearchQuery query {m_user, protocol::search::queryWords(frame.q), frame.conv, frame.from,
+        std::min(frame.limit, SearchLimitCap), frame.cursor.value_or(QString())};
+    if (query.words.isEmpty()) {
+        fillError(slot, frame.rid, ErrorCode::BadRequest,
+            u"q: type at least one word (letters or digits)"_s);
+        return;
+    }
+    if (query.words.size() > protocol::search::MaxQueryWords) {
+        fillError(slot, frame.rid, ErrorCode::BadRequest,
+            u"q: at most %1 words"_s.arg(protocol::search::MaxQueryWords));
+        return;
+    }
+    if (frame.conv) {
+        const auto members = conversationMembers(*frame.conv);
+        if (!members || (members->first != m_user && members->second != m_user)) {
+            fillError(slot, frame.rid, ErrorCode::Forbidden,
+                u"conv: you are not part of this conversation"_s);
+            return;
+        }
+    }
+    if (frame.from)
+        query.from = frame.from->toLower();
+    if (!m_searchBucket.take(nowMs())) {
+        m_service->frameRejected(ErrorCode::RateLimited);
+        fillError(slot, frame.rid, ErrorCode::RateLimited, u"too many searches; slow down"_s,
+            m_searchBucket.retryAfterMs(nowMs()));
+        return;
+    }
+    m_service->store().search(
+        query, onThread<SearchPage>([rid = frame.rid, slot](Session *s, Result<SearchPage> result) {
+            if (!result) {
+                if (result.error().code == StoreError::Code::Invalid)
+                    s->fillError(slot, rid, ErrorCode::BadRequest,
+                        u"cursor: not a cursor from this search; start again without one"_s);
+                else
+                    s->fill(slot, ServerFrame(s->storeError(rid, result.error())));
+                return;
+            }
+            s->fill(slot, ServerFrame(fitResults(rid, std::move(result.value()))));
+        }));
 }
 
 // ---- bus events ----------------------------------------------------------------
@@ -790,6 +851,8 @@ void Session::sendNow(const QByteArray &frame)
 Error Session::storeError(const QString &rid, const StoreError &error) const
 {
     switch (error.code) {
+    case StoreError::Code::Invalid:
+        return {rid, ErrorCode::BadRequest, error.message, {}};
     case StoreError::Code::NotFound:
         return {rid, ErrorCode::NotFound, u"not found"_s, {}};
     case StoreError::Code::Conflict:

@@ -67,6 +67,7 @@ private:
     std::optional<protocol::Error> admit(const QString &text);
     static QString ridIn(const QString &text);
     void processHeld();
+    static protocol::SearchResults fitResults(const QString &rid, SearchPage page);
     static protocol::HistoryPage fitPage(
         const protocol::HistoryRequest &request, HistorySlice slice);
     void dispatch(const protocol::ClientFrame &frame, quint64 slot);
@@ -133,6 +134,7 @@ private:
     TokenBucket m_frameBucket;
     TokenBucket m_sendBucket;
     TokenBucket m_authBucket;
+    TokenBucket m_searchBucket;
     TokenBucket m_abuseBucket;
     QHash<QString, qint64> m_lastTypingMs;
     QSet<QString> m_presenceTopics;

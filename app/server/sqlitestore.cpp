@@ -11,14 +11,20 @@
 //                 UNIQUE(conv, seq) serves history, UNIQUE(sender, cid) is the
 //                 idempotency key. A rowid table on purpose: bodies can be large, and
 //                 an FTS5 external-content index (search) needs an integer rowid.
+//   message_search: FTS5 over messages.body and who may see each message, kept by
+//                 triggers (version 2; sqlitesearch.h).
 //
 // Concurrency: one store thread owns the only connection. It drains the whole
 // queue into one BEGIN IMMEDIATE ... COMMIT (group commit), runs each write in
 // its own SAVEPOINT so a failing operation rolls back alone, and calls the
-// callbacks only after COMMIT, in submission order.
+// callbacks only after COMMIT, in submission order. Searches, the one slow read, wait
+// in a queue of their own and run one at a time between those transactions, in a read
+// transaction of their own: a search never holds a write transaction open, and a burst
+// of searches delays the writes queued behind them by one search at most.
 #include "sqlitestore.h"
 
 #include "logging.h"
+#include "sqlitesearch.h"
 #include "storethread.h"
 
 #include <QDir>
@@ -33,6 +39,7 @@
 #include <array>
 #include <atomic>
 #include <filesystem>
+#include <limits>
 #include <optional>
 #include <span>
 #include <unordered_map>
@@ -64,10 +71,12 @@ constexpr QStringView kSchemaV1[] = {
     u"CREATE UNIQUE INDEX messages_by_sender_cid ON messages(sender, cid)",
 };
 
-constexpr std::array<std::span<const QStringView>, 1> kMigrations = {kSchemaV1};
+constexpr std::array<std::span<const QStringView>, 2> kMigrations
+    = {kSchemaV1, sqlitesearch::SchemaV2};
 
 constexpr qint64 kMaxHistory = 1000;
 constexpr qint64 kMaxUsers = 1000;
+constexpr int kMaxSearchHits = 100;
 
 // Prepared once per connection and cached by address, so each must stay a
 // distinct constant.
@@ -297,6 +306,8 @@ QString SqliteStore::Connection::migrate()
         return u"schema version %1 is newer than this build supports (%2)"_s.arg(current).arg(
             latest);
     for (int next = current + 1; next <= latest; ++next) {
+        if (current > 0) // indexing existing messages for search can take minutes
+            qCInfo(lcServerStore) << "migrating the schema to version" << next;
         bool ok = raw(u"BEGIN IMMEDIATE"_s);
         for (QStringView statement : kMigrations[next - 1])
             ok = ok && raw(statement.toString());
@@ -508,6 +519,39 @@ Result<HistorySlice> history(Connection &db, const HistoryQuery &query)
     return slice;
 }
 
+Result<SearchPage> search(Connection &db, const SearchQuery &query)
+{
+    qint64 before = std::numeric_limits<qint64>::max();
+    if (!query.cursor.isEmpty()) {
+        const std::optional<qint64> id = sqlitesearch::decodeCursor(query.cursor);
+        if (!id)
+            return StoreError {StoreError::Code::Invalid, u"not a search cursor of this store"_s};
+        before = *id;
+    }
+    const int limit = std::clamp(query.limit, 1, kMaxSearchHits);
+    const QString conv = query.conv.value_or(QString());
+    const QString from = query.from.value_or(QString());
+    SearchPage page;
+    const bool ok = db.select(sqlitesearch::Sql,
+        {sqlitesearch::matchExpression(query), before, query.user, query.user, conv, conv, from,
+            from, limit + 1},
+        [&](const QSqlQuery &q) {
+            const QString body = q.value(5).toString();
+            page.hits.append(protocol::SearchHit {q.value(1).toString(), q.value(2).toLongLong(),
+                q.value(3).toString(), q.value(4).toLongLong(), body,
+                sqlitesearch::fitSnippet(q.value(6).toString(), body, query.words)});
+            page.cursorAfter.append(sqlitesearch::encodeCursor(q.value(0).toLongLong()));
+        });
+    if (!ok)
+        return db.error();
+    if (page.hits.size() > limit) { // the extra row only says that there is more
+        page.hits.removeLast();
+        page.cursorAfter.removeLast();
+        page.next = page.cursorAfter.last();
+    }
+    return page;
+}
+
 } // namespace
 
 // ---- SqliteStore --------------------------------------------------------------
@@ -594,12 +638,15 @@ void SqliteStore::setHealth(bool ok, const QString &detail)
     m_healthDetail = detail;
 }
 
-void SqliteStore::enqueue(std::unique_ptr<Task> task)
+void SqliteStore::enqueue(std::unique_ptr<Task> task, Lane lane)
 {
     {
         QMutexLocker lock(&m_mutex);
         if (m_state == State::Open) {
-            m_queue.push_back(std::move(task));
+            if (lane == Lane::Search)
+                m_searches.push_back(std::move(task));
+            else
+                m_queue.push_back(std::move(task));
             m_wake.wakeOne();
             return;
         }
@@ -616,17 +663,27 @@ void SqliteStore::serve(
     if (!problem.isEmpty())
         return;
     std::vector<std::unique_ptr<Task>> batch;
+    std::vector<std::unique_ptr<Task>> search;
     for (;;) {
         {
             QMutexLocker lock(&m_mutex);
-            while (m_queue.empty() && !m_stopping)
+            while (m_queue.empty() && m_searches.empty() && !m_stopping)
                 m_wake.wait(&m_mutex);
-            if (m_queue.empty())
+            if (m_queue.empty() && m_searches.empty())
                 return; // stopping, and everything queued has run
             batch.swap(m_queue);
+            if (!m_searches.empty()) {
+                search.push_back(std::move(m_searches.front()));
+                m_searches.pop_front();
+            }
         }
-        runBatch(db, batch);
+        // The batch first: a search sees every write queued before it.
+        if (!batch.empty())
+            runBatch(db, batch);
+        if (!search.empty())
+            runBatch(db, search);
         batch.clear();
+        search.clear();
     }
 }
 
@@ -819,6 +876,21 @@ void SqliteStore::lastSeen(const QStringList &users, Callback<QHash<QString, qin
         }
         return seen;
     }));
+}
+
+void SqliteStore::search(const SearchQuery &query, Callback<SearchPage> done)
+{
+    enqueue(task<SearchPage>(Reads, std::move(done),
+                [query](Connection &db) { return server::search(db, query); }),
+        Lane::Search);
+}
+
+QList<QStringView> SqliteStore::schemaStatements(int version)
+{
+    if (version < 1 || version > int(kMigrations.size()))
+        return {};
+    const auto statements = kMigrations[version - 1];
+    return QList<QStringView>(statements.begin(), statements.end());
 }
 
 } // namespace parley::server

@@ -3,15 +3,19 @@
 // All SQL runs on one store-owned thread that holds the only connection.
 // Public methods only enqueue; the thread drains everything queued into one
 // transaction (group commit: many sends, one fsync) and calls the callbacks
-// after COMMIT, on the store thread, in submission order.
+// after COMMIT, on the store thread, in submission order. Searches queue apart and
+// run one at a time between those transactions (sqlitestore.cpp).
 #pragma once
 
 #include "store.h"
 
+#include <QList>
 #include <QMutex>
 #include <QString>
+#include <QStringView>
 #include <QWaitCondition>
 
+#include <deque>
 #include <future>
 #include <memory>
 #include <vector>
@@ -55,17 +59,23 @@ public:
         const QString &user, Callback<QList<protocol::ConversationSummary>> done) override;
     void history(const HistoryQuery &query, Callback<HistorySlice> done) override;
     void conversationPeers(const QString &user, Callback<QStringList> done) override;
+    void search(const SearchQuery &query, Callback<SearchPage> done) override;
 
     void setLastSeen(const QString &user, qint64 ts, Callback<Done> done) override;
     void lastSeen(const QStringList &users, Callback<QHash<QString, qint64>> done) override;
+
+    // The SQL statements that upgrade the schema to `version` (1 creates it); empty for
+    // an unknown version. Tests and benchmarks build databases of older versions with them.
+    static QList<QStringView> schemaStatements(int version);
 
     class Connection; // the store thread's database connection (sqlitestore.cpp)
     class Task; // one queued operation (sqlitestore.cpp)
 
 private:
     enum class State { Closed, Open, Closing };
+    enum class Lane { Batch, Search };
 
-    void enqueue(std::unique_ptr<Task> task);
+    void enqueue(std::unique_ptr<Task> task, Lane lane = Lane::Batch);
     void serve(const QString &connectionName, std::shared_ptr<std::promise<QString>> opened);
     void runBatch(Connection &db, std::vector<std::unique_ptr<Task>> &batch);
     void setHealth(bool ok, const QString &detail);
@@ -79,6 +89,7 @@ private:
     mutable QMutex m_mutex; // guards everything below
     QWaitCondition m_wake;
     std::vector<std::unique_ptr<Task>> m_queue;
+    std::deque<std::unique_ptr<Task>> m_searches; // one per turn of the store thread
     State m_state = State::Closed;
     bool m_stopping = false;
     bool m_healthy = false;

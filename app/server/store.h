@@ -90,6 +90,28 @@ struct HistorySlice
     bool more = false;
 };
 
+// A search over the messages of one user's conversations (PROTOCOL.md, Search).
+struct SearchQuery
+{
+    QString user; // only conversations this user is part of
+    QStringList words; // protocol::search::queryWords(q): folded, distinct, non-empty
+    std::optional<QString> conv; // the caller has checked that user is part of it
+    std::optional<QString> from; // only messages sent by this user
+    int limit = 20; // 1..100
+    QString cursor; // SearchPage::next of the previous page; empty: the first page
+};
+
+struct SearchPage
+{
+    // Newest first; every hit has all the words (as word prefixes, case and accents
+    // ignored) and a snippet with the matched words in [ ].
+    QList<protocol::SearchHit> hits;
+    std::optional<QString> next; // absent: no more hits
+    // cursorAfter[i] continues the search right after hits[i] (same size as hits), so
+    // the session can cut a page that would not fit in one frame without skipping hits.
+    QStringList cursorAfter;
+};
+
 struct StoreHealth
 {
     bool ok = false;
@@ -128,6 +150,9 @@ public:
     virtual void history(const HistoryQuery &query, Callback<HistorySlice> done) = 0;
     // Users that share a conversation with `user` (for presence).
     virtual void conversationPeers(const QString &user, Callback<QStringList> done) = 0;
+
+    // Invalid when the cursor is not one this store handed out.
+    virtual void search(const SearchQuery &query, Callback<SearchPage> done) = 0;
 
     virtual void setLastSeen(const QString &user, qint64 ts, Callback<Done> done) = 0;
     virtual void lastSeen(const QStringList &users, Callback<QHash<QString, qint64>> done) = 0;

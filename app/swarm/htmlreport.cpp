@@ -241,7 +241,8 @@ QByteArray htmlReport(const Report &r)
             u"<th>mean</th><th>count</th></tr>"_s;
     html += latencyRow(u"connect"_s, r.connect) + latencyRow(u"send->ack"_s, r.ack)
         + latencyRow(u"send->deliver"_s, r.deliver) + latencyRow(u"receipt round trip"_s, r.receipt)
-        + latencyRow(u"history"_s, r.history) + latencyRow(u"swarm overhead: echo"_s, r.echo)
+        + latencyRow(u"history"_s, r.history) + latencyRow(u"search"_s, r.search)
+        + latencyRow(u"swarm overhead: echo"_s, r.echo)
         + latencyRow(u"swarm overhead: schedule lag"_s, r.lag);
     html += u"</table><p>The echo row is the swarm's own overhead: a trivial in-process "
             u"WebSocket echo measured through the same event loops that drive the users. "

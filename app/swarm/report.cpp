@@ -40,7 +40,7 @@ struct NamedHistogram
 };
 constexpr NamedHistogram Histograms[] = {{"connect", &Report::connect}, {"ack", &Report::ack},
     {"deliver", &Report::deliver}, {"receipt", &Report::receipt}, {"history", &Report::history},
-    {"echo", &Report::echo}, {"lag", &Report::lag}};
+    {"search", &Report::search}, {"echo", &Report::echo}, {"lag", &Report::lag}};
 
 } // namespace
 
@@ -55,7 +55,7 @@ QJsonObject Report::toJson() const
 {
     const Verdict &v = verdict;
     QJsonObject latency;
-    for (const char *name : {"connect", "ack", "deliver", "receipt", "history"}) {
+    for (const char *name : {"connect", "ack", "deliver", "receipt", "history", "search"}) {
         for (const NamedHistogram &n : Histograms) {
             if (qstrcmp(n.name, name) == 0)
                 latency.insert(QLatin1StringView(name), latencySummary(this->*n.member));
@@ -222,13 +222,14 @@ void Report::merge(const Report &o)
 QString Report::summary() const
 {
     const Verdict &v = verdict;
-    auto line = [](const QString &name, const Histogram &h) {
-        return u"  %1 p50 %2  p90 %3  p99 %4  p999 %5  max %6  mean %7 ms (n=%8)\n"_s
+    auto line = [](const QString &name, const Histogram &h, const QString &extra = {}) {
+        return u"  %1 p50 %2  p90 %3  p99 %4  p999 %5  max %6  mean %7 ms (n=%8%9)\n"_s
             .arg(name.leftJustified(8), QString::number(ms(h.percentile(50))),
                 QString::number(ms(h.percentile(90))), QString::number(ms(h.percentile(99))),
                 QString::number(ms(h.percentile(99.9))), QString::number(ms(h.max())),
                 QString::number(ms(qRound64(h.mean()))))
-            .arg(h.count());
+            .arg(h.count())
+            .arg(extra);
     };
     QString errorText;
     for (auto it = v.errors.cbegin(); it != v.errors.cend(); ++it)
@@ -251,6 +252,11 @@ QString Report::summary() const
     out += u"  errors:%1\n"_s.arg(errorText.isEmpty() ? u" none"_s : errorText);
     out += line(u"connect"_s, connect) + line(u"ack"_s, ack) + line(u"deliver"_s, deliver)
         + line(u"receipt"_s, receipt);
+    // Requests only when the mix has them, so a plain messaging run keeps its four lines.
+    if (history.count() > 0)
+        out += line(u"history"_s, history);
+    if (search.count() > 0)
+        out += line(u"search"_s, search, u", %1 hits"_s.arg(actions.value(u"search_hits"_s)));
     out += u"  swarm overhead: echo round trip p50 %1 / p99 %2 ms, schedule lag p99 %3 ms, "
            u"CPU %4 s (%5 us per message)\n"_s.arg(ms(echo.percentile(50)))
                .arg(ms(echo.percentile(99)))

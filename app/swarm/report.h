@@ -47,8 +47,10 @@ struct Report
     qint64 onlineAtEnd = 0;
     Verdict
         verdict; // sent, acked, delivered, lost, duplicates, reordered, unacked, errors, offenders
-    QMap<QString, qint64> actions; // typing, history, search, presence, skipped: counts
-    Histogram connect, ack, deliver, receipt, history; // microseconds
+    // typing, history, search, presence, skipped: counts; search_hits: hits the searches
+    // returned; history_offline, search_offline: requests with no link to send them on
+    QMap<QString, qint64> actions;
+    Histogram connect, ack, deliver, receipt, history, search; // microseconds
     Histogram echo, lag; // the swarm's own overhead (microseconds)
     QList<TimelinePoint> timeline;
     QList<ThresholdResult> thresholds;

@@ -245,6 +245,7 @@ Report Runner::collect()
             r.deliver.merge(m.deliver);
             r.receipt.merge(m.receipt);
             r.history.merge(m.history);
+            r.search.merge(m.search);
             r.echo.merge(m.echo);
             r.lag.merge(m.lag);
             for (auto it = m.actions.cbegin(); it != m.actions.cend(); ++it)

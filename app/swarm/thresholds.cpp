@@ -20,6 +20,8 @@ const Histogram *histogramNamed(const Report &r, QStringView name)
         return &r.receipt;
     if (name == u"history")
         return &r.history;
+    if (name == u"search")
+        return &r.search;
     if (name == u"echo")
         return &r.echo;
     return nullptr;
@@ -111,9 +113,9 @@ std::optional<Threshold> parseThreshold(const QString &text, QString *error)
     t.value = match.captured(3).toDouble();
     if (!t.metric.startsWith(u"errors."_s) && !metricValue(Report {}, t.metric)) {
         *error = u"threshold '%1': unknown metric '%2' (use users, sent, acked, delivered, "
-                 u"lost, duplicates, reordered, unacked, errors, errors.CODE, online_at_end, "
-                 u"or connect|ack|deliver|receipt|history|echo . p50|p90|p99|p999|max|mean|count)"_s
-                     .arg(text, t.metric);
+                 u"lost, duplicates, reordered, unacked, errors, errors.CODE, online_at_end, or "
+                 u"connect|ack|deliver|receipt|history|search|echo . "
+                 u"p50|p90|p99|p999|max|mean|count)"_s.arg(text, t.metric);
         return std::nullopt;
     }
     return t;

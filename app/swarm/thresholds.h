@@ -19,7 +19,7 @@ struct Threshold
 };
 
 // Metrics: users, devices, sent, acked, delivered, lost, duplicates, reordered, unacked,
-// errors, errors.<code>, online_at_end, and <connect|ack|deliver|receipt|history|echo>.
+// errors, errors.<code>, online_at_end, and <connect|ack|deliver|receipt|history|search|echo>.
 // <p50|p90|p99|p999|max|mean|count> (latencies in milliseconds).
 std::optional<Threshold> parseThreshold(const QString &text, QString *error);
 QList<Threshold> defaultThresholds(); // lost==0, duplicates==0, reordered==0

@@ -20,6 +20,12 @@ QString bodyFor(qint64 intendedUs, int chars)
     return body.leftJustified(chars, u'x');
 }
 
+// Every body holds the word "swarm" (and a run of x's), so each search finds the
+// user's own messages: the whole word, the 3- and 2-letter prefixes people type (the
+// server keeps 1- to 3-letter prefixes as posting lists of their own, longer ones merge
+// their words' lists) and two words that must both match.
+constexpr QStringView SearchQueries[] = {u"swarm", u"swa", u"sw", u"swarm xx"};
+
 std::optional<qint64> intendedOf(const QString &body)
 {
     if (!body.startsWith(u"swarm "_s))
@@ -124,8 +130,9 @@ void VirtualDevice::history(int peer, qint64 intendedUs)
 void VirtualDevice::search(qint64 intendedUs)
 {
     const QString rid = u"swarm-s"_s + QString::number(++m_nextRid);
+    const QStringView query = SearchQueries[m_nextRid % std::size(SearchQueries)];
     if (m_client->connection()->send(
-            SearchRequest {rid, u"swarm"_s, std::nullopt, std::nullopt, 20, std::nullopt}))
+            SearchRequest {rid, query.toString(), std::nullopt, std::nullopt, 20, std::nullopt}))
         m_requests.insert(rid, intendedUs);
     else
         m_worker->action(u"search_offline"_s);
@@ -244,6 +251,19 @@ void VirtualDevice::onFrame(const ServerFrame &frame)
         const qint64 latency = m_worker->context()->nowUs() - *it;
         m_requests.erase(it);
         m_worker->record([latency](WorkerMetrics &m) { m.history.record(latency); });
+        return;
+    }
+    if (const auto *results = std::get_if<SearchResults>(&frame)) {
+        const auto it = m_requests.constFind(results->rid);
+        if (it == m_requests.cend())
+            return;
+        const qint64 latency = m_worker->context()->nowUs() - *it;
+        m_requests.erase(it);
+        const qint64 hits = results->hits.size();
+        m_worker->record([latency, hits](WorkerMetrics &m) {
+            m.search.record(latency);
+            m.actions[u"search_hits"_s] += hits;
+        });
     }
 }
 

@@ -25,7 +25,7 @@ class EchoProbe;
 
 struct WorkerMetrics
 {
-    Histogram connect, ack, deliver, receipt, history, echo, lag;
+    Histogram connect, ack, deliver, receipt, history, search, echo, lag;
     Histogram deliverThisSecond; // swapped out by the runner each second
     QMap<QString, qint64> actions;
     QMap<QString, qint64> errors;

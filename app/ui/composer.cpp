@@ -69,6 +69,14 @@ void Composer::showProblem(const QString &problem)
 
 bool Composer::eventFilter(QObject *watched, QEvent *event)
 {
+    // Ctrl+K deletes to the end of the line in text boxes on some platforms; here it
+    // is the window's "search all conversations".
+    if (watched == m_edit && event->type() == QEvent::ShortcutOverride
+        && static_cast<QKeyEvent *>(event)->keyCombination()
+            == QKeyCombination(Qt::ControlModifier, Qt::Key_K)) {
+        event->ignore();
+        return true;
+    }
     if (watched == m_edit && event->type() == QEvent::KeyPress) {
         const auto *key = static_cast<QKeyEvent *>(event);
         const bool enter = key->key() == Qt::Key_Return || key->key() == Qt::Key_Enter;

@@ -15,6 +15,9 @@
 #include <QPlainTextEdit>
 #include <QScrollBar>
 #include <QTimer>
+#include <QToolButton>
+
+#include <algorithm>
 
 using namespace Qt::StringLiterals;
 using parley::client::ChatMessage;
@@ -35,6 +38,9 @@ ConversationView::ConversationView(Client *client, QWidget *parent)
     , m_peerState(new QLabel(this))
     , m_typing(new QLabel(this))
     , m_composer(new Composer(this))
+    , m_notice(new QLabel(this))
+    , m_latest(new QToolButton(m_list))
+    , m_highlightTimer(new QTimer(this))
 {
     m_list->setModel(m_model);
     m_list->setItemDelegate(m_delegate);
@@ -62,6 +68,28 @@ ConversationView::ConversationView(Client *client, QWidget *parent)
     typingFont.setItalic(true);
     m_typing->setFont(typingFont);
 
+    m_notice->setWordWrap(true);
+    m_notice->setAutoFillBackground(true);
+    m_notice->setBackgroundRole(QPalette::ToolTipBase);
+    m_notice->setForegroundRole(QPalette::ToolTipText);
+    m_notice->setMargin(6);
+    m_notice->hide();
+    // Over the list's bottom right corner: back to the newest messages.
+    m_latest->setText(tr("↓ Latest"));
+    m_latest->setToolTip(tr("Jump to the latest messages"));
+    m_latest->setAccessibleName(tr("Jump to the latest messages"));
+    m_latest->setCursor(Qt::PointingHandCursor);
+    m_latest->hide();
+    connect(m_latest, &QToolButton::clicked, this, [this] {
+        if (m_live)
+            m_list->scrollToBottom();
+        else
+            showLatest();
+    });
+    m_highlightTimer->setSingleShot(true);
+    m_highlightTimer->setInterval(HighlightMs);
+    connect(m_highlightTimer, &QTimer::timeout, this, [this] { m_model->setHighlightedSeq(0); });
+
     auto *header = new QHBoxLayout;
     header->addWidget(m_peerName);
     header->addWidget(m_peerState, 1);
@@ -71,6 +99,7 @@ ConversationView::ConversationView(Client *client, QWidget *parent)
     auto *headerFrame = new QFrame(m_body);
     headerFrame->setLayout(header);
     body->addWidget(headerFrame);
+    body->addWidget(m_notice);
     body->addWidget(m_list, 1);
     body->addWidget(m_typing);
     body->addWidget(m_composer);
@@ -107,15 +136,24 @@ ConversationView::ConversationView(Client *client, QWidget *parent)
     connect(bar, &QScrollBar::valueChanged, this, [this, bar](int value) {
         m_atBottom = value >= bar->maximum() - 4;
         m_fromBottom = bar->maximum() - value;
-        if (value <= bar->pageStep() / 2)
-            loadOlder();
+        loadMore();
+        updateLatestButton();
         scheduleReadMark();
     });
+    connect(m_model, &QAbstractItemModel::rowsAboutToBeInserted, this,
+        [this](const QModelIndex &, int first) {
+            m_prepended = m_prepended || (first == 0 && m_model->rowCount() > 0);
+        });
     connect(m_model, &QAbstractItemModel::rowsInserted, this, &ConversationView::scheduleReadMark);
 
     connect(client, &Client::messageAdded, this, [this](const ChatMessage &m) {
+        if (m.conv != conversation())
+            return;
+        m_lastSeq = std::max(m_lastSeq, m.seq);
+        if (!m_live)
+            return; // a window of older history: the newest join it when it reaches them
         m_model->add(m);
-        if (m.conv == conversation() && m.outgoing)
+        if (m.outgoing)
             m_atBottom = true; // what we just sent is shown
     });
     connect(client, &Client::messageChanged, m_model, &MessageModel::update);
@@ -123,10 +161,11 @@ ConversationView::ConversationView(Client *client, QWidget *parent)
         if (conv.isEmpty() || conv == conversation())
             m_model->remove(cid);
     });
-    connect(client, &Client::olderMessagesLoaded, this, &ConversationView::onOlderLoaded);
     connect(client, &Client::conversationChanged, this, [this](const ConversationInfo &info) {
-        if (info.conv == conversation())
-            m_model->setPeerReceipts(info.peerDelivered, info.peerRead);
+        if (info.conv != conversation())
+            return;
+        m_model->setPeerReceipts(info.peerDelivered, info.peerRead);
+        m_lastSeq = std::max(m_lastSeq, info.lastSeq);
     });
     connect(client, &Client::presenceChanged, this, [this](const QString &user) {
         if (user == m_peer)
@@ -134,8 +173,10 @@ ConversationView::ConversationView(Client *client, QWidget *parent)
     });
     connect(client, &Client::stateChanged, this, [this](client::ConnectionState state) {
         updatePeerLine(); // presence is only known while connected
-        if (state != client::ConnectionState::Online && !m_atStart)
-            m_loadingOlder = false; // a server page asked for will not come
+        if (state == client::ConnectionState::Online && m_waitOnline) {
+            m_waitOnline = false;
+            loadMore();
+        }
     });
 }
 
@@ -144,42 +185,34 @@ QString ConversationView::conversation() const
     return m_model->conversation();
 }
 
-void ConversationView::open(const ConversationInfo &info)
+void ConversationView::open(const ConversationInfo &info, qint64 atSeq)
 {
-    if (info.conv == conversation() && m_body->isVisible())
+    if (info.conv == conversation() && m_body->isVisible()) {
+        if (atSeq > 0)
+            showMessage(atSeq);
         return;
+    }
     m_peer = info.peer;
     m_floorSeq = info.floorSeq;
-    m_loadingOlder = true;
-    m_atStart = false;
-    m_atBottom = true;
+    m_lastSeq = info.lastSeq;
     m_readSent = info.readUpTo;
     m_model->reset(info.conv, info.peerDelivered, info.peerRead);
-    m_delegate->clearSizeCache();
     m_composer->clear();
     m_composer->showProblem({});
     m_placeholder->hide();
     m_body->show();
     updatePeerLine();
-    if (!m_client)
+    if (atSeq > 0) {
+        showMessage(atSeq);
         return;
-    const QString conv = info.conv;
-    m_client->loadMessages(conv, 0, PageSize, this, [this, conv](const QList<ChatMessage> &page) {
-        if (conv != conversation())
-            return;
-        m_model->addPage(page);
-        int stored = 0;
-        for (const ChatMessage &m : page)
-            stored += m.seq > 0 ? 1 : 0;
-        m_atStart = stored < PageSize && m_floorSeq <= 0;
-        m_loadingOlder = stored < PageSize && m_floorSeq > 0; // a server page follows
-        m_list->scrollToBottom();
-        scheduleReadMark();
-    });
+    }
+    resetModel(true);
+    loadLatest();
 }
 
 void ConversationView::closeConversation()
 {
+    ++m_generation;
     m_peer.clear();
     m_model->reset({});
     m_body->hide();
@@ -190,6 +223,8 @@ void ConversationView::send(const QString &body)
 {
     if (!m_client || m_peer.isEmpty())
         return;
+    if (!m_live)
+        showLatest(); // what is sent shows under the newest messages
     const ChatMessage message = m_client->send(m_peer, body);
     if (message.state == MessageState::Failed && message.cid.isEmpty()) {
         // Refused before queueing (e.g. not signed in): keep the text, say why.
@@ -200,49 +235,32 @@ void ConversationView::send(const QString &body)
     m_list->scrollToBottom();
 }
 
-void ConversationView::loadOlder()
-{
-    if (!m_client || m_loadingOlder || m_atStart || conversation().isEmpty())
-        return;
-    const qint64 before = m_model->oldestSeq();
-    if (before <= 1) {
-        m_atStart = before == 1;
-        return;
-    }
-    m_loadingOlder = true;
-    const QString conv = conversation();
-    m_client->loadMessages(
-        conv, before, PageSize, this, [this, conv](const QList<ChatMessage> &page) {
-            if (conv != conversation())
-                return;
-            m_model->addPage(page);
-            int stored = 0;
-            for (const ChatMessage &m : page)
-                stored += m.seq > 0 ? 1 : 0;
-            m_atStart = stored < PageSize && m_floorSeq <= 0;
-            m_loadingOlder = stored < PageSize && m_floorSeq > 0;
-        });
-}
-
-void ConversationView::onOlderLoaded(const QString &conv, const QList<ChatMessage> &messages)
-{
-    if (conv != conversation())
-        return;
-    qint64 lowest = 0;
-    for (const ChatMessage &m : messages)
-        lowest = lowest ? std::min(lowest, m.seq) : m.seq;
-    m_floorSeq = messages.isEmpty() || lowest <= 1 ? 0 : lowest - 1;
-    m_model->addPage(messages);
-    m_loadingOlder = false;
-    m_atStart = m_floorSeq == 0 && messages.size() < PageSize;
-}
-
 void ConversationView::onRangeChanged(int, int max)
 {
     QScrollBar *bar = m_list->verticalScrollBar();
-    // Keep what the user is looking at in place: pinned to the bottom, or at the same
-    // distance from it when older messages were put in front.
-    bar->setValue(m_atBottom ? max : max - m_fromBottom);
+    // Keep what the user is looking at in place: pinned to the bottom (live), at the
+    // same distance from it when older messages were put in front, else where it is.
+    if (m_live && m_atBottom)
+        bar->setValue(max);
+    else if (m_prepended)
+        bar->setValue(max - m_fromBottom);
+    m_prepended = false;
+    m_fromBottom = max - bar->value();
+    // A page too short to fill the screen leaves nothing to scroll: ask for the next.
+    loadMore();
+}
+
+void ConversationView::updateLatestButton()
+{
+    const QScrollBar *bar = m_list->verticalScrollBar();
+    const bool far = m_fromBottom > 2 * bar->pageStep();
+    m_latest->setVisible(!conversation().isEmpty() && (!m_live || far));
+    m_latest->adjustSize();
+    const int margin = fontMetrics().height();
+    const QRect area = m_list->viewport()->geometry();
+    m_latest->move(
+        area.right() - m_latest->width() - margin, area.bottom() - m_latest->height() - margin);
+    m_latest->raise();
 }
 
 void ConversationView::scheduleReadMark()
@@ -259,7 +277,9 @@ void ConversationView::scheduleReadMark()
 
 void ConversationView::markVisibleRead()
 {
-    if (!m_client || conversation().isEmpty() || !isVisible() || !window()->isActiveWindow())
+    // A window of older history is being browsed: the newest messages are not seen.
+    if (!m_client || !m_live || conversation().isEmpty() || !isVisible()
+        || !window()->isActiveWindow())
         return;
     const int rows = m_model->rowCount();
     const QRect viewport = m_list->viewport()->rect();
@@ -337,6 +357,8 @@ bool ConversationView::event(QEvent *event)
 
 bool ConversationView::eventFilter(QObject *watched, QEvent *event)
 {
+    if (watched == m_list && event->type() == QEvent::Resize)
+        updateLatestButton();
     if (watched == m_list && event->type() == QEvent::KeyPress) {
         const auto *key = static_cast<QKeyEvent *>(event);
         if (key->key() == Qt::Key_Delete) {

@@ -1,6 +1,11 @@
 // The open conversation: the peer's name and presence, the messages (cached ones at
 // once, older pages as the user scrolls up), the peer's typing indicator and the
 // composer. It marks read only what was on screen while the window was active.
+//
+// It shows either the newest messages ("live": new ones are added as they come) or,
+// after opening at a message far back (a search hit), a window of history around it
+// that grows page by page as the user scrolls either way and turns live once it meets
+// the newest messages. Only what the user scrolled through is ever loaded.
 #pragma once
 
 #include "chatmessage.h"
@@ -11,6 +16,8 @@
 
 class QLabel;
 class QListView;
+class QTimer;
+class QToolButton;
 
 namespace parley::ui {
 
@@ -24,8 +31,16 @@ class ConversationView : public QWidget
 public:
     explicit ConversationView(client::Client *client, QWidget *parent = nullptr);
 
-    void open(const client::ConversationInfo &info);
+    // Opens info's conversation at its newest messages, or at message atSeq.
+    void open(const client::ConversationInfo &info, qint64 atSeq = 0);
+    // Scrolls to message seq of the open conversation and points it out, loading the
+    // history around it when it is not shown.
+    void showMessage(qint64 seq);
+    // Back to the newest messages.
+    void showLatest();
     void closeConversation();
+    // True when the newest messages are shown (not a window of older history).
+    bool isLive() const { return m_live; }
     QString conversation() const;
     QString peer() const { return m_peer; }
 
@@ -33,8 +48,13 @@ public:
     QListView *messageList() const { return m_list; }
     Composer *composer() const { return m_composer; }
     QLabel *typingLabel() const { return m_typing; }
+    QLabel *noticeLabel() const { return m_notice; }
+    QToolButton *latestButton() const { return m_latest; }
 
     static constexpr int PageSize = 50;
+    // Messages loaded each side of one opened at, and per page of a window.
+    static constexpr int Radius = PageSize / 2;
+    static constexpr int HighlightMs = 2500;
 
 protected:
     bool eventFilter(QObject *watched, QEvent *event) override;
@@ -42,9 +62,16 @@ protected:
 
 private:
     void send(const QString &body);
+    void resetModel(bool live);
+    void loadLatest();
     void loadOlder();
-    void onOlderLoaded(const QString &conv, const QList<client::ChatMessage> &messages);
+    void loadNewer();
+    void goLive();
+    void loadMore(); // older or newer pages while the screen is near an end of what is shown
+    void focusRow(int row);
     void onRangeChanged(int min, int max);
+    void updateLatestButton();
+    bool isOnline() const;
     void scheduleReadMark();
     void markVisibleRead();
     void updatePeerLine();
@@ -61,14 +88,25 @@ private:
     Composer *m_composer = nullptr;
     QWidget *m_placeholder = nullptr;
     QWidget *m_body = nullptr;
+    QLabel *m_notice = nullptr;
+    QToolButton *m_latest = nullptr;
+    QTimer *m_highlightTimer = nullptr;
 
     QString m_peer;
-    qint64 m_floorSeq = 0; // older than this is on the server only
-    bool m_loadingOlder = false; // a cache read or a server page is on its way
+    // Each reset of the model starts a generation; answers for an older one are dropped.
+    int m_generation = 0;
+    bool m_live = true;
+    qint64 m_floorSeq = 0; // older than this was never downloaded
+    qint64 m_lastSeq = 0; // the newest seq the conversation has (server or cache)
+    bool m_loadingOlder = false; // a page is on its way
+    bool m_loadingNewer = false;
     bool m_atStart = false; // the first message is shown
-    // Scrolling: stay at the bottom when there, or keep the distance from the bottom
-    // when a page is put in front.
+    // Offline, history not cached cannot be loaded: wait for the connection.
+    bool m_waitOnline = false;
+    // Scrolling: stay at the bottom when there (live), keep the distance from the bottom
+    // when a page is put in front, else keep the position.
     bool m_atBottom = true;
+    bool m_prepended = false;
     int m_fromBottom = 0;
     bool m_readMarkScheduled = false;
     qint64 m_readSent = 0;

@@ -7,10 +7,13 @@
 #include "conversationview.h"
 #include "logging.h"
 #include "newconversationdialog.h"
+#include "searchpanel.h"
 
+#include <QAction>
 #include <QApplication>
 #include <QBoxLayout>
 #include <QLabel>
+#include <QLineEdit>
 #include <QListView>
 #include <QMenuBar>
 #include <QPushButton>
@@ -77,11 +80,18 @@ MainWindow::MainWindow(Client *client, const QString &profile, QWidget *parent)
     auto *listHeader = new QHBoxLayout;
     listHeader->addWidget(listTitle, 1);
     listHeader->addWidget(newButton);
+    // The search box above the list; while searching, the results take the list's place.
+    m_search = new SearchPanel(client, this);
     auto *side = new QWidget(this);
     auto *sideLayout = new QVBoxLayout(side);
     sideLayout->setContentsMargins(6, 6, 0, 6);
     sideLayout->addLayout(listHeader);
+    sideLayout->addWidget(m_search);
     sideLayout->addWidget(m_list, 1);
+    connect(m_search, &SearchPanel::activeChanged, this,
+        [this](bool active) { m_list->setVisible(!active); });
+    connect(m_search, &SearchPanel::hitActivated, this, &MainWindow::openSearchHit);
+    connect(m_search, &SearchPanel::closed, this, &MainWindow::endSearch);
 
     m_view = new ConversationView(client, this);
     auto *splitter = new QSplitter(this);
@@ -153,10 +163,57 @@ void MainWindow::buildMenus()
         [this] { stepConversation(-1); });
     go->addAction(tr("&Next conversation"), QKeySequence(u"Ctrl+PgDown"_s), this,
         [this] { stepConversation(1); });
-    go->addAction(
-        tr("&Conversation list"), QKeySequence(u"Ctrl+L"_s), this, [this] { m_list->setFocus(); });
+    go->addAction(tr("&Conversation list"), QKeySequence(u"Ctrl+L"_s), this, [this] {
+        m_search->stop(); // the list is hidden while searching
+        m_list->setFocus();
+    });
     go->addAction(
         tr("&Message box"), QKeySequence(u"Ctrl+M"_s), this, [this] { m_view->setFocus(); });
+    go->addSeparator();
+    m_findAction = go->addAction(
+        tr("&Find in conversation…"), QKeySequence::Find, this, [this] { startSearch(true); });
+    m_searchAllAction = go->addAction(tr("&Search all conversations…"), QKeySequence(u"Ctrl+K"_s),
+        this, [this] { startSearch(false); });
+}
+
+void MainWindow::startSearch(bool inConversation)
+{
+    // Remembered before the box takes the focus: Esc gives it back.
+    if (QApplication::focusWidget() && !m_search->isAncestorOf(QApplication::focusWidget()))
+        m_focusBeforeSearch = QApplication::focusWidget();
+    const QString conv = inConversation ? m_view->conversation() : QString();
+    m_search->start(conv, conv.isEmpty() ? QString() : m_view->peer());
+}
+
+void MainWindow::endSearch()
+{
+    QWidget *back = m_focusBeforeSearch;
+    m_focusBeforeSearch.clear();
+    if (back && back->isVisible())
+        back->setFocus(Qt::OtherFocusReason);
+    else if (!m_view->conversation().isEmpty())
+        m_view->setFocus(Qt::OtherFocusReason);
+    else
+        m_list->setFocus(Qt::OtherFocusReason);
+}
+
+void MainWindow::openSearchHit(const client::SearchHit &hit)
+{
+    if (hit.conv.isEmpty() || hit.seq <= 0)
+        return;
+    qCDebug(lcUi) << "opening" << hit.conv << "at" << hit.seq;
+    if (m_view->conversation() == hit.conv) {
+        m_view->showMessage(hit.seq);
+        return;
+    }
+    QString peer = hit.peer;
+    if (peer.isEmpty() && m_client) // the other member of "a:b"
+        peer = hit.conv.section(u':', 0, 0) == m_client->user() ? hit.conv.section(u':', 1)
+                                                                : hit.conv.section(u':', 0, 0);
+    const int row = m_conversations->ensure(hit.conv, peer);
+    m_openAtSeq = hit.seq;
+    m_list->setCurrentIndex(m_conversations->index(row));
+    m_openAtSeq = 0;
 }
 
 QString MainWindow::currentConversation() const
@@ -166,6 +223,7 @@ QString MainWindow::currentConversation() const
 
 void MainWindow::reload(const QString &user)
 {
+    m_search->stop(); // another account's hits
     m_conversations->clear();
     m_conversations->setUser(user);
     m_view->closeConversation();
@@ -251,7 +309,7 @@ void MainWindow::onCurrentChanged(const QModelIndex &current)
     if (!current.isValid())
         return;
     const ConversationInfo info = m_conversations->info(current.row());
-    m_view->open(info);
+    m_view->open(info, m_openAtSeq);
     Q_EMIT conversationOpened(info.conv);
 }
 

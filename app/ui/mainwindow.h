@@ -1,15 +1,18 @@
-// The main window: the connection banner, the conversation list and the open
-// conversation. It notifies about new messages while in the background (tray message,
-// unread count in the title) and offers new conversation, settings and quit.
+// The main window: the connection banner, the conversation list (or, while searching,
+// the search results in its place) and the open conversation. It notifies about new messages while
+// in the background (tray message, unread count in the title) and offers new conversation, settings
+// and quit.
 #pragma once
 
 #include "chatmessage.h"
 #include "client.h"
+#include "search.h"
 
 #include <QMainWindow>
 #include <QPointer>
 
 class QLabel;
+class QAction;
 class QListView;
 class QPushButton;
 class QSystemTrayIcon;
@@ -19,6 +22,7 @@ namespace parley::ui {
 
 class ConversationListModel;
 class ConversationView;
+class SearchPanel;
 
 class MainWindow : public QMainWindow
 {
@@ -32,10 +36,18 @@ public:
     // The conversation open when the window was last used (restored on the next start).
     void setLastConversation(const QString &conv) { m_restoreConv = conv; }
     QString currentConversation() const;
+    // Opens the hit's conversation at its message (a search result chosen).
+    void openSearchHit(const client::SearchHit &hit);
+    // Ctrl+F: search the open conversation (all of them when none is open); Ctrl+K:
+    // search every conversation.
+    void startSearch(bool inConversation);
 
     ConversationListModel *conversations() const { return m_conversations; }
     QListView *conversationList() const { return m_list; }
     ConversationView *conversationView() const { return m_view; }
+    SearchPanel *searchPanel() const { return m_search; }
+    QAction *findAction() const { return m_findAction; }
+    QAction *searchAllAction() const { return m_searchAllAction; }
     QWidget *banner() const { return m_banner; }
     QLabel *bannerText() const { return m_bannerText; }
     QPushButton *reconnectButton() const { return m_reconnect; }
@@ -57,12 +69,18 @@ private:
     void stepConversation(int delta);
     void showNotification();
     void updateTitle();
+    void endSearch();
 
     QPointer<client::Client> m_client;
     QString m_profile;
     ConversationListModel *m_conversations = nullptr;
     QListView *m_list = nullptr;
     ConversationView *m_view = nullptr;
+    SearchPanel *m_search = nullptr;
+    QAction *m_findAction = nullptr;
+    QAction *m_searchAllAction = nullptr;
+    QPointer<QWidget> m_focusBeforeSearch; // gets the focus back when the search ends
+    qint64 m_openAtSeq = 0; // the message to open the conversation being selected at
     QWidget *m_banner = nullptr;
     QLabel *m_bannerText = nullptr;
     QPushButton *m_reconnect = nullptr;

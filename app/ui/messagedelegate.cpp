@@ -216,6 +216,16 @@ void MessageDelegate::paint(
         painter->drawText(pill, Qt::AlignCenter, text);
     }
 
+    if (index.data(MessageModel::HighlightRole).toBool()) {
+        // The message a search opened at: a band across the row, for a moment.
+        QColor band = pal.color(QPalette::Highlight);
+        band.setAlphaF(0.3f);
+        painter->setPen(Qt::NoPen);
+        painter->setBrush(band);
+        painter->drawRect(QRect(option.rect.left(), l.bubble.top() - m.gap, option.rect.width(),
+            l.bubble.height() + 2 * m.gap));
+    }
+
     const QColor fill = outgoing ? pal.color(QPalette::Highlight) : pal.color(QPalette::Base);
     const QColor ink = outgoing ? pal.color(QPalette::HighlightedText) : pal.color(QPalette::Text);
     QColor faint = ink;

@@ -25,6 +25,7 @@ void MessageModel::reset(const QString &conv, qint64 peerDelivered, qint64 peerR
     m_conv = conv;
     m_peerDelivered = peerDelivered;
     m_peerRead = peerRead;
+    m_highlightSeq = 0;
     m_messages.clear();
     m_days.clear();
     m_cids.clear();
@@ -154,6 +155,30 @@ qint64 MessageModel::oldestSeq() const
     return 0;
 }
 
+qint64 MessageModel::newestSeq() const
+{
+    for (auto it = m_messages.crbegin(); it != m_messages.crend(); ++it) {
+        if (it->seq > 0)
+            return it->seq;
+    }
+    return 0;
+}
+
+int MessageModel::rowOfSeq(qint64 seq) const
+{
+    return seq > 0 ? findSeq(seq) : -1;
+}
+
+void MessageModel::setHighlightedSeq(qint64 seq)
+{
+    const int before = rowOfSeq(std::exchange(m_highlightSeq, seq));
+    const int after = rowOfSeq(seq);
+    for (const int row : {before, after}) {
+        if (row >= 0)
+            Q_EMIT dataChanged(index(row), index(row), {HighlightRole});
+    }
+}
+
 ChatMessage MessageModel::message(int row) const
 {
     if (row < 0 || row >= m_messages.size())
@@ -213,6 +238,8 @@ QVariant MessageModel::data(const QModelIndex &index, int role) const
         return m.seq;
     case FailureRole:
         return m.failure;
+    case HighlightRole:
+        return m.seq > 0 && m.seq == m_highlightSeq;
     default:
         return {};
     }
@@ -230,6 +257,7 @@ QHash<int, QByteArray> MessageModel::roleNames() const
     names.insert(CidRole, "cid");
     names.insert(SeqRole, "seq");
     names.insert(FailureRole, "failure");
+    names.insert(HighlightRole, "highlight");
     return names;
 }
 

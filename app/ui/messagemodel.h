@@ -1,6 +1,7 @@
 // The messages of the open conversation, oldest first: what the cache holds (loaded a
-// page at a time, older pages prepended as the user scrolls up), then our messages not
-// yet acknowledged, in the order they were queued. A plain model fed by the
+// page at a time, older pages prepended as the user scrolls up; or a window of older
+// history around a search hit, growing both ways), then our messages not yet
+// acknowledged, in the order they were queued. A plain model fed by the
 // conversation view from Client's signals, so it can be tested without a server.
 #pragma once
 
@@ -26,6 +27,7 @@ public:
         CidRole,
         SeqRole,
         FailureRole,
+        HighlightRole, // true for the message a search opened at, for a moment
     };
 
     explicit MessageModel(QObject *parent = nullptr);
@@ -48,6 +50,13 @@ public:
     void setPeerReceipts(qint64 delivered, qint64 read);
 
     qint64 oldestSeq() const; // 0 when nothing stored is shown
+    qint64 newestSeq() const; // the newest stored message shown; 0 when none
+    int rowOfSeq(qint64 seq) const; // -1 when not shown
+    qint64 peerDelivered() const { return m_peerDelivered; }
+    qint64 peerRead() const { return m_peerRead; }
+    // The message to point out (a search hit opened); 0: none.
+    void setHighlightedSeq(qint64 seq);
+    qint64 highlightedSeq() const { return m_highlightSeq; }
     client::ChatMessage message(int row) const;
     // The state to show: the stored one, moved forward by the peer's receipts.
     client::MessageState shownState(const client::ChatMessage &message) const;
@@ -66,6 +75,7 @@ private:
     QString m_conv;
     qint64 m_peerDelivered = 0;
     qint64 m_peerRead = 0;
+    qint64 m_highlightSeq = 0;
     // Stored messages by seq, then pending ones (seq 0) in queue order.
     QList<client::ChatMessage> m_messages;
     // Each message's local day, computed once: time zone conversions are slow, and the

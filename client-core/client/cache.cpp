@@ -189,6 +189,17 @@ void Cache::loadRange(const QString &conv, qint64 fromSeq, qint64 toSeq, QObject
         std::move(done));
 }
 
+void Cache::search(const QStringList &words, const QString &conv, const QString &from, int limit,
+    QObject *context, std::function<void(QList<SearchHit>)> done) const
+{
+    request<QList<SearchHit>>(
+        m_worker, context,
+        [worker = m_worker, words, conv, from, limit] {
+            return worker->readSearch(words, conv, from, limit);
+        },
+        std::move(done));
+}
+
 void Cache::loadOutbox(QObject *context, std::function<void(QList<ChatMessage>)> done) const
 {
     request<QList<ChatMessage>>(

@@ -10,6 +10,7 @@
 
 #include "chatmessage.h"
 #include "frames.h"
+#include "search.h"
 
 #include <QHash>
 #include <QList>
@@ -81,6 +82,12 @@ public:
     // Messages of conv with fromSeq <= seq <= toSeq, ascending (for opening at a hit).
     void loadRange(const QString &conv, qint64 fromSeq, qint64 toSeq, QObject *context,
         std::function<void(QList<ChatMessage>)> done) const;
+    // Local search over the cached messages (FTS5; PROTOCOL search rules): messages
+    // having every word of `words` (protocol::search::queryWords, non-empty) as a word
+    // prefix, newest first (by ts, then seq), optionally only in conv and/or from one
+    // sender, at most limit. Hits have cached = true and a [ ]-marked snippet.
+    void search(const QStringList &words, const QString &conv, const QString &from, int limit,
+        QObject *context, std::function<void(QList<SearchHit>)> done) const;
     // Every outbox row, in queue order (for Outbox::restore at start).
     void loadOutbox(QObject *context, std::function<void(QList<ChatMessage>)> done) const;
     // Runs done after every write issued so far is committed.

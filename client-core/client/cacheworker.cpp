@@ -15,6 +15,9 @@
 //            and unread counts without walking a long history: 'received' only holds
 //            incoming messages and 'sent'/'delivered' only outgoing ones. So "unread"
 //            is counted as incoming messages above read_up_to still in state received.
+//            V2: search_key (virtual: ts << 21 | id's low 21 bits, indexed) and
+//            messages_fts, the FTS5 external-content index of (body, conv, sender) by
+//            search_key over the non-gap rows, kept by triggers (see kSearchV2).
 //   outbox(cid TEXT PK, position (queue order), conv, recipient, sender, body, state,
 //          failure, maybe_sent, attempts, queued_at, sending_at, failed_at, ts) WITHOUT ROWID
 // States are stored by name (messageStateName), so reordering the enum cannot corrupt
@@ -72,7 +75,39 @@ constexpr QStringView kSchemaV1[] = {
     u"CREATE INDEX outbox_by_position ON outbox(position)",
 };
 
-constexpr std::array<std::span<const QStringView>, 1> kMigrations = {kSchemaV1};
+// Local search (PROTOCOL search rules): an FTS5 index over the bodies of the stored
+// messages, gap rows excluded. Its rowid is search_key, the send time in the high bits
+// and the low 21 bits of id below it, so "newest first" is the index's own rowid order
+// and a search streams the newest matches and stops at its limit instead of sorting
+// every match. conv and sender are indexed too so that a filtered search narrows inside
+// the index; the SQL then checks them exactly. The index is external content (the text
+// stays in messages only) and triggers keep it in step with every insert, update and
+// delete, whichever statement makes them. Rows stored before this version are indexed
+// by the migration itself.
+constexpr QStringView kSearchV2[] = {
+    u"ALTER TABLE messages ADD COLUMN search_key INTEGER"
+    u" GENERATED ALWAYS AS ((ts << 21) | (id & 2097151)) VIRTUAL",
+    u"CREATE INDEX messages_by_search_key ON messages(search_key)",
+    u"CREATE VIRTUAL TABLE messages_fts USING fts5(body, conv, sender, content = 'messages',"
+    u" content_rowid = 'search_key', tokenize = 'unicode61 remove_diacritics 2',"
+    u" prefix = '1 2 3 4')",
+    u"CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages WHEN new.gap = 0 BEGIN"
+    u" INSERT INTO messages_fts (rowid, body, conv, sender)"
+    u" VALUES (new.search_key, new.body, new.conv, new.sender); END",
+    u"CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages WHEN old.gap = 0 BEGIN"
+    u" INSERT INTO messages_fts (messages_fts, rowid, body, conv, sender)"
+    u" VALUES ('delete', old.search_key, old.body, old.conv, old.sender); END",
+    u"CREATE TRIGGER messages_fts_update AFTER UPDATE OF body, conv, sender, gap, ts, id"
+    u" ON messages BEGIN"
+    u" INSERT INTO messages_fts (messages_fts, rowid, body, conv, sender)"
+    u"   SELECT 'delete', old.search_key, old.body, old.conv, old.sender WHERE old.gap = 0;"
+    u" INSERT INTO messages_fts (rowid, body, conv, sender)"
+    u"   SELECT new.search_key, new.body, new.conv, new.sender WHERE new.gap = 0; END",
+    u"INSERT INTO messages_fts (rowid, body, conv, sender)"
+    u" SELECT search_key, body, conv, sender FROM messages WHERE gap = 0",
+};
+
+constexpr std::array<std::span<const QStringView>, 2> kMigrations = {kSchemaV1, kSearchV2};
 
 constexpr int kBusyTimeoutMs = 5000; // two Caches on one file (tests, a second client)
 

@@ -1,6 +1,6 @@
 // The Cache's private half: the SQLite connection, its prepared statements and the
 // write queue, living on the cache thread (see cache.h for the contract). Only
-// cache.cpp and cacheworker.cpp include this header.
+// cache.cpp, cacheworker.cpp and cachesearch.cpp include this header.
 #pragma once
 
 #include "cache.h"
@@ -65,6 +65,8 @@ public:
     QList<ChatMessage> readMessages(const QString &conv, qint64 beforeSeq, int limit);
     QList<ChatMessage> readRange(const QString &conv, qint64 fromSeq, qint64 toSeq);
     QList<ChatMessage> readOutbox(const QString &conv = {}); // all conversations when empty
+    QList<SearchHit> readSearch(
+        const QStringList &words, const QString &conv, const QString &from, int limit);
 
 private:
     enum class State { NotOpened, Open, Closed }; // Closed: open failed or close() ran
@@ -84,6 +86,8 @@ private:
     bool raw(const QString &sql, QVariant *first = nullptr); // one-off (pragmas, migrations)
     QList<ChatMessage> collectMessages(QSqlQuery *query, const QString &conv);
     QList<ChatMessage> collectOutbox(QSqlQuery *query);
+    QList<SearchHit> searchOutbox(
+        const QStringList &query, const QString &conv, const QString &from);
 
     const QString m_connectionName;
     QSqlDatabase m_db;

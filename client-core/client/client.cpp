@@ -423,45 +423,6 @@ void Client::markRead(const QString &conv, qint64 upToSeq)
     });
 }
 
-void Client::loadMessages(const QString &conv, qint64 beforeSeq, int limit, QObject *context,
-    std::function<void(QList<ChatMessage>)> done)
-{
-    d->cache->loadMessages(conv, beforeSeq, limit, context,
-        [this, conv, beforeSeq, limit, done](const QList<ChatMessage> &messages) {
-            done(messages);
-            // The cache holds everything above floorSeq; when it ran out before `limit`
-            // and the server has older messages, fetch the page below the floor.
-            int stored = 0;
-            for (const ChatMessage &m : messages)
-                stored += m.seq > 0 ? 1 : 0;
-            const ConversationInfo info = d->conversation(conv);
-            if (stored >= limit || info.floorSeq <= 0)
-                return;
-            const qint64 oldest = info.floorSeq + 1;
-            d->request(
-                HistoryRequest {{}, conv, std::nullopt, oldest, std::min(limit, HistoryPageLimit)},
-                [this, conv](const ServerFrame &reply) {
-                    const auto *page = std::get_if<HistoryPage>(&reply);
-                    if (!page)
-                        return;
-                    QList<ChatMessage> older;
-                    qint64 lowest = 0;
-                    for (const Message &m : page->messages) {
-                        older.append(d->fromWire(m));
-                        lowest = lowest ? std::min(lowest, m.seq) : m.seq;
-                    }
-                    ConversationInfo &info = d->conversation(conv);
-                    info.floorSeq = page->messages.isEmpty() || lowest <= 1 ? 0 : lowest - 1;
-                    d->cache->saveMessages(older);
-                    Cache::ConversationUpdate update {conv, info.peer};
-                    update.floorSeq = info.floorSeq;
-                    d->cache->updateConversation(update);
-                    older.removeIf([](const ChatMessage &m) { return m.gap; });
-                    Q_EMIT olderMessagesLoaded(conv, older);
-                });
-        });
-}
-
 void Client::loadConversations(QObject *context, std::function<void(QList<ConversationInfo>)> done)
 {
     d->cache->loadConversations(context, std::move(done));

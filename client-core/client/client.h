@@ -104,6 +104,18 @@ public:
     void queryUsers(const QString &prefix, int limit, QObject *context,
         std::function<void(QList<protocol::UserEntry>, QString error)> done);
 
+    // ---- search (see search.h for the as-you-type search with local + server merge) ----
+    // One page of the server's search: done gets the reply, or an empty reply and a
+    // human-readable error (offline, rate limited, bad query).
+    void searchServer(const protocol::SearchRequest &request, QObject *context,
+        std::function<void(protocol::SearchResults, QString error)> done);
+    // The messages around conv's seq (about `radius` each side, ascending, gaps excluded)
+    // for opening a conversation at a search hit: from the cache, and what the cache
+    // lacks fetched from the server (and then cached). done always runs once; it gets
+    // what could be found (the cached part when offline).
+    void loadAround(const QString &conv, qint64 seq, int radius, QObject *context,
+        std::function<void(QList<ChatMessage>)> done);
+
     // Messages in the outbox right now (queue order).
     QList<ChatMessage> pendingMessages() const;
     // Highest seq held in order for conv (for tests and the swarm's verifier).

@@ -96,7 +96,7 @@
         <translation type="unfinished"></translation>
     </message>
     <message numerus="yes">
-        <location filename="../../app/ui/composer.cpp" line="99"/>
+        <location filename="../../app/ui/composer.cpp" line="107"/>
         <source>%n left</source>
         <translation type="unfinished">
             <numerusform></numerusform>
@@ -104,7 +104,7 @@
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../app/ui/composer.cpp" line="99"/>
+        <location filename="../../app/ui/composer.cpp" line="107"/>
         <source>%n too many</source>
         <translation type="unfinished">
             <numerusform></numerusform>
@@ -149,142 +149,168 @@
 <context>
     <name>parley::ui::ConversationView</name>
     <message>
-        <location filename="../../app/ui/conversationview.cpp" line="41"/>
+        <location filename="../../app/ui/conversationview.cpp" line="47"/>
         <source>Messages</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../app/ui/conversationview.cpp" line="60"/>
+        <location filename="../../app/ui/conversationview.cpp" line="66"/>
         <source>Typing indicator</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
+        <location filename="../../app/ui/conversationview.cpp" line="78"/>
+        <source>↓ Latest</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <location filename="../../app/ui/conversationview.cpp" line="79"/>
+        <location filename="../../app/ui/conversationview.cpp" line="80"/>
+        <source>Jump to the latest messages</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/conversationview.cpp" line="108"/>
         <source>Choose a conversation, or start a new one with Ctrl+N.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../app/ui/conversationview.cpp" line="291"/>
+        <location filename="../../app/ui/conversationview.cpp" line="311"/>
         <source>online</source>
         <translation>online</translation>
     </message>
     <message>
-        <location filename="../../app/ui/conversationview.cpp" line="294"/>
+        <location filename="../../app/ui/conversationview.cpp" line="314"/>
         <source>last seen %1</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../app/ui/conversationview.cpp" line="298"/>
+        <location filename="../../app/ui/conversationview.cpp" line="318"/>
         <source>%1 is typing…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../app/ui/conversationview.cpp" line="310"/>
+        <location filename="../../app/ui/conversationview.cpp" line="330"/>
         <source>Retry</source>
         <translation>Erneut versuchen</translation>
     </message>
     <message>
-        <location filename="../../app/ui/conversationview.cpp" line="311"/>
+        <location filename="../../app/ui/conversationview.cpp" line="331"/>
         <source>Delete</source>
         <translation>Löschen</translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/conversationhistory.cpp" line="92"/>
+        <source>That message is not on this device, and the server cannot be reached to load it.</source>
+        <translation type="unfinished"></translation>
     </message>
 </context>
 <context>
     <name>parley::ui::MainWindow</name>
     <message>
-        <location filename="../../app/ui/mainwindow.cpp" line="47"/>
+        <location filename="../../app/ui/mainwindow.cpp" line="50"/>
         <source>Connection status</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../app/ui/mainwindow.cpp" line="48"/>
+        <location filename="../../app/ui/mainwindow.cpp" line="51"/>
         <source>&amp;Reconnect now</source>
         <translation>Jetzt &amp;neu verbinden</translation>
     </message>
     <message>
-        <location filename="../../app/ui/mainwindow.cpp" line="61"/>
-        <location filename="../../app/ui/mainwindow.cpp" line="73"/>
+        <location filename="../../app/ui/mainwindow.cpp" line="64"/>
+        <location filename="../../app/ui/mainwindow.cpp" line="76"/>
         <source>Conversations</source>
         <translation>Unterhaltungen</translation>
     </message>
     <message>
-        <location filename="../../app/ui/mainwindow.cpp" line="67"/>
+        <location filename="../../app/ui/mainwindow.cpp" line="70"/>
         <source>New</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../app/ui/mainwindow.cpp" line="69"/>
+        <location filename="../../app/ui/mainwindow.cpp" line="72"/>
         <source>New conversation (%1)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../app/ui/mainwindow.cpp" line="71"/>
+        <location filename="../../app/ui/mainwindow.cpp" line="74"/>
         <source>New conversation</source>
         <translation>Neue Unterhaltung</translation>
     </message>
     <message>
-        <location filename="../../app/ui/mainwindow.cpp" line="105"/>
-        <location filename="../../app/ui/mainwindow.cpp" line="291"/>
+        <location filename="../../app/ui/mainwindow.cpp" line="115"/>
+        <location filename="../../app/ui/mainwindow.cpp" line="347"/>
         <source>Parley</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../app/ui/mainwindow.cpp" line="144"/>
+        <location filename="../../app/ui/mainwindow.cpp" line="154"/>
         <source>&amp;Parley</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../app/ui/mainwindow.cpp" line="146"/>
+        <location filename="../../app/ui/mainwindow.cpp" line="156"/>
         <source>&amp;New conversation…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../app/ui/mainwindow.cpp" line="148"/>
+        <location filename="../../app/ui/mainwindow.cpp" line="158"/>
         <source>&amp;Settings…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../app/ui/mainwindow.cpp" line="150"/>
+        <location filename="../../app/ui/mainwindow.cpp" line="160"/>
         <source>&amp;Quit</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../app/ui/mainwindow.cpp" line="151"/>
+        <location filename="../../app/ui/mainwindow.cpp" line="161"/>
         <source>&amp;Go</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../app/ui/mainwindow.cpp" line="152"/>
+        <location filename="../../app/ui/mainwindow.cpp" line="162"/>
         <source>&amp;Previous conversation</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../app/ui/mainwindow.cpp" line="154"/>
+        <location filename="../../app/ui/mainwindow.cpp" line="164"/>
         <source>&amp;Next conversation</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../app/ui/mainwindow.cpp" line="157"/>
+        <location filename="../../app/ui/mainwindow.cpp" line="167"/>
         <source>&amp;Conversation list</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../app/ui/mainwindow.cpp" line="159"/>
+        <location filename="../../app/ui/mainwindow.cpp" line="169"/>
         <source>&amp;Message box</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../app/ui/mainwindow.cpp" line="197"/>
+        <location filename="../../app/ui/mainwindow.cpp" line="172"/>
+        <source>&amp;Find in conversation…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/mainwindow.cpp" line="173"/>
+        <source>&amp;Search all conversations…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/mainwindow.cpp" line="253"/>
         <source>Connecting…</source>
         <translation>Verbinde…</translation>
     </message>
     <message>
-        <location filename="../../app/ui/mainwindow.cpp" line="202"/>
+        <location filename="../../app/ui/mainwindow.cpp" line="258"/>
         <source>Offline: messages will be sent when you&apos;re back online.</source>
         <translation type="unfinished"></translation>
     </message>
     <message numerus="yes">
-        <location filename="../../app/ui/mainwindow.cpp" line="239"/>
+        <location filename="../../app/ui/mainwindow.cpp" line="295"/>
         <source>%n new messages</source>
         <translation type="unfinished">
             <numerusform></numerusform>
@@ -292,17 +318,17 @@
         </translation>
     </message>
     <message>
-        <location filename="../../app/ui/mainwindow.cpp" line="241"/>
+        <location filename="../../app/ui/mainwindow.cpp" line="297"/>
         <source>From %1</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../app/ui/mainwindow.cpp" line="291"/>
+        <location filename="../../app/ui/mainwindow.cpp" line="347"/>
         <source>Parley — %1</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../app/ui/mainwindow.cpp" line="296"/>
+        <location filename="../../app/ui/mainwindow.cpp" line="352"/>
         <source>(%1) %2</source>
         <translation type="unfinished"></translation>
     </message>
@@ -352,14 +378,14 @@
     <message>
         <location filename="../../app/ui/messagedelegate.cpp" line="147"/>
         <location filename="../../app/ui/messagedelegate.cpp" line="163"/>
-        <location filename="../../app/ui/messagedelegate.cpp" line="250"/>
+        <location filename="../../app/ui/messagedelegate.cpp" line="260"/>
         <source>Retry</source>
         <translation>Erneut versuchen</translation>
     </message>
     <message>
         <location filename="../../app/ui/messagedelegate.cpp" line="147"/>
         <location filename="../../app/ui/messagedelegate.cpp" line="165"/>
-        <location filename="../../app/ui/messagedelegate.cpp" line="251"/>
+        <location filename="../../app/ui/messagedelegate.cpp" line="261"/>
         <source>Delete</source>
         <translation>Löschen</translation>
     </message>
@@ -367,12 +393,12 @@
 <context>
     <name>parley::ui::MessageModel</name>
     <message>
-        <location filename="../../app/ui/messagemodel.cpp" line="195"/>
+        <location filename="../../app/ui/messagemodel.cpp" line="220"/>
         <source>You, %1: %2</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../app/ui/messagemodel.cpp" line="196"/>
+        <location filename="../../app/ui/messagemodel.cpp" line="221"/>
         <source>%1, %2: %3</source>
         <translation type="unfinished"></translation>
     </message>
@@ -422,6 +448,141 @@
     <message>
         <location filename="../../app/ui/newconversationdialog.cpp" line="102"/>
         <source>Nobody found with that name.</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>parley::ui::SearchDelegate</name>
+    <message>
+        <location filename="../../app/ui/searchdelegate.cpp" line="131"/>
+        <source>%1: </source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>parley::ui::SearchPanel</name>
+    <message>
+        <location filename="../../app/ui/searchpanel.cpp" line="26"/>
+        <source>Type a few letters to search your messages.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/searchpanel.cpp" line="29"/>
+        <source>Searching…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/searchpanel.cpp" line="31"/>
+        <source>Searching the server…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/searchpanel.cpp" line="33"/>
+        <source>No messages on this device match (offline).</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/searchpanel.cpp" line="34"/>
+        <source>Showing results on this device only (offline).</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/searchpanel.cpp" line="36"/>
+        <source>No messages on this device match.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/searchpanel.cpp" line="37"/>
+        <source>Showing results on this device only.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/searchpanel.cpp" line="38"/>
+        <source>The server could not search: %1</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/searchpanel.cpp" line="41"/>
+        <source>No messages match.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../../app/ui/searchpanel.cpp" line="43"/>
+        <source>%n results so far; scroll down for more.</source>
+        <translation type="unfinished">
+            <numerusform></numerusform>
+            <numerusform></numerusform>
+        </translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/searchpanel.cpp" line="44"/>
+        <source>One result.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../../app/ui/searchpanel.cpp" line="45"/>
+        <source>%n results.</source>
+        <translation type="unfinished">
+            <numerusform></numerusform>
+            <numerusform></numerusform>
+        </translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/searchpanel.cpp" line="60"/>
+        <source>Load more results</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/searchpanel.cpp" line="64"/>
+        <source>Search messages</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/searchpanel.cpp" line="68"/>
+        <source>Search all conversations instead</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/searchpanel.cpp" line="71"/>
+        <source>Search status</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/searchpanel.cpp" line="74"/>
+        <source>Search results</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/searchpanel.cpp" line="125"/>
+        <source>Search all conversations (%1)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/searchpanel.cpp" line="126"/>
+        <source>Search in the conversation with %1</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/searchpanel.cpp" line="127"/>
+        <source>Only with %1  ✕</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/searchpanel.cpp" line="129"/>
+        <source>Only the conversation with %1: search all instead</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>parley::ui::SearchResultModel</name>
+    <message>
+        <location filename="../../app/ui/searchresultmodel.cpp" line="132"/>
+        <source>You</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../app/ui/searchresultmodel.cpp" line="139"/>
+        <source>Conversation with %1, %2, %3: %4</source>
         <translation type="unfinished"></translation>
     </message>
 </context>

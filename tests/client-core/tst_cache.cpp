@@ -261,7 +261,7 @@ void CacheTest::opensNewFileAtCurrentVersion()
         QCOMPARE(openCache(cache, file), QString());
         QVERIFY(cache.isOpen());
     }
-    QCOMPARE(userVersion(file), 1);
+    QCOMPARE(userVersion(file), 2);
 }
 
 void CacheTest::migratesEmptyFile()
@@ -276,7 +276,7 @@ void CacheTest::migratesEmptyFile()
         cache.saveMessages({incoming(1)});
         QCOMPARE(loadMessages(cache, kConv), QList<ChatMessage>({incoming(1)}));
     }
-    QCOMPARE(userVersion(file), 1);
+    QCOMPARE(userVersion(file), 2);
 }
 
 void CacheTest::refusesNewerSchema()

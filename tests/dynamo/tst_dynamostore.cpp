@@ -424,13 +424,23 @@ private Q_SLOTS:
     {
         test::BatchProxy proxy(m_endpoint.port(), 0, 0);
         QVERIFY(proxy.listen());
-        auto store = openStore(nullptr, [&](DynamoStoreOptions &o) {
+        QString prefix;
+        auto store = openStore(&prefix, [&](DynamoStoreOptions &o) {
             o.endpoint = proxy.endpoint().toString();
             o.maxRequestsInFlight = 2;
             o.queueTimeoutMs = 300;
             o.retry.timeoutMs = 120000; // the two held requests wait for the proxy
         });
         QVERIFY(store);
+        // The search backfill of the new tables takes slots too until it has finished.
+        const QJsonObject marker {{u"TableName"_s, TableNames(prefix).search},
+            {u"ConsistentRead"_s, true},
+            {u"Key"_s,
+                QJsonObject {{Key::UserBucket, string(u"#backfill"_s)},
+                    {Key::Position, string(u"messages"_s)}}}};
+        QTRY_COMPARE_WITH_TIMEOUT(
+            stringOf(raw(u"GetItem"_s, marker).value(u"Item"_s).toObject(), u"state"_s), u"done"_s,
+            30000);
         proxy.setHold(true);
         constexpr int Count = 6;
         std::vector<std::future<Result<UserRecord>>> results;

@@ -807,14 +807,6 @@ private Q_SLOTS:
         QCOMPARE(server.stop(), 0);
     }
 
-    void searchIsAnsweredWithAnError()
-    {
-        auto c = signedIn(name(u"seeker"_s));
-        QVERIFY(c);
-        const QJsonObject r = c->request({{u"type"_s, u"search"_s}, {u"q"_s, u"lunch"_s}});
-        QCOMPARE(r.value(u"type"_s).toString(), u"error"_s);
-    }
-
     void restartKeepsEverything()
     {
         // A server of its own so the shared one is not disturbed.

@@ -256,6 +256,8 @@ private Q_SLOTS:
         QTest::newRow("errors.rate_limited!=0") << u"errors.rate_limited!=0"_s << true;
         QTest::newRow("errors.unknown==0") << u"errors.unknown==0"_s << true;
         QTest::newRow("ack.mean>1.5") << u"ack.mean>1.5"_s << true;
+        QTest::newRow("search.p99<5") << u"search.p99<5"_s << true;
+        QTest::newRow("search.count>1") << u"search.count>1"_s << false;
     }
     void thresholds()
     {
@@ -267,6 +269,7 @@ private Q_SLOTS:
         for (int i = 1; i <= 100; ++i)
             r.deliver.record(i * 450); // 0.45 .. 45 ms
         r.ack.record(2000);
+        r.search.record(3000);
         QString error;
         const auto t = parseThreshold(expression, &error);
         QVERIFY2(t, qPrintable(error));
@@ -321,6 +324,8 @@ private Q_SLOTS:
         a.verdict.errors = {{u"rate_limited"_s, 4}};
         a.verdict.offenders = {{u"unacked"_s, u"c1"_s, u"a:b"_s, u"never acknowledged"_s}};
         a.deliver.record(1500);
+        a.search.record(4200);
+        a.actions = {{u"search"_s, 1}, {u"search_hits"_s, 20}};
         a.timeline
             = {TimelinePoint {0, 10, 50, 50, 49, 0, {}}, TimelinePoint {1, 10, 50, 49, 50, 4, {}}};
         a.timeline[1].deliver.record(1500);
@@ -332,11 +337,19 @@ private Q_SLOTS:
             = json.value(u"latency_ms"_s).toObject().value(u"deliver"_s).toObject();
         for (const char *field : {"p50", "p90", "p99", "p999", "max", "mean"})
             QVERIFY2(deliver.contains(QLatin1StringView(field)), field);
+        const QJsonObject search
+            = json.value(u"latency_ms"_s).toObject().value(u"search"_s).toObject();
+        QCOMPARE(search.value(u"count"_s).toInteger(), 1);
+        QCOMPARE(search.value(u"max"_s).toDouble(), 4.2);
         QString error;
         const auto back = Report::fromJson(
             QJsonDocument::fromJson(QJsonDocument(json).toJson()).object(), &error);
         QVERIFY2(back, qPrintable(error));
         QCOMPARE(back->toJson(), json);
+        // The summary has a search line (with its hits) only when there were searches.
+        QVERIFY2(back->summary().contains(u"  search   p50 "_s), qPrintable(back->summary()));
+        QVERIFY2(back->summary().contains(u"(n=1, 20 hits)"_s), qPrintable(back->summary()));
+        QVERIFY(!Report {}.summary().contains(u"search"_s));
 
         Report merged = *back;
         Report b = *back;
@@ -349,6 +362,8 @@ private Q_SLOTS:
         QCOMPARE(merged.verdict.errors.value(u"rate_limited"_s), 8);
         QCOMPARE(merged.deliver.count(), 3);
         QCOMPARE(merged.deliver.max(), 90000);
+        QCOMPARE(merged.search.count(), 2);
+        QCOMPARE(merged.actions.value(u"search_hits"_s), 40);
         QCOMPARE(merged.timeline.size(), 3);
         QCOMPARE(merged.timeline[1].sent, 100);
         QCOMPARE(merged.timeline[1].deliver.count(), 2);

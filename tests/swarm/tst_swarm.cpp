@@ -1,7 +1,8 @@
 // Whole swarms (`parley swarm`) against the real `parley server`: a clean run passes
 // and writes all three reports; a run with faults (disconnects, a reconnect storm, users
-// that stop sending) still delivers everything exactly once; a server killed mid-run
-// fails the run with the losses named; shards merge; bad input exits with 2.
+// that stop sending) still delivers everything exactly once; searches are answered with
+// hits and timed; a server killed mid-run fails the run with the losses named; shards
+// merge; bad input exits with 2.
 #include "serverfixture.h"
 
 #include <QXmlStreamReader>
@@ -171,6 +172,42 @@ private Q_SLOTS:
         const QJsonObject actions = report.value(u"actions"_s).toObject();
         QVERIFY(
             actions.value(u"history"_s).toInteger() + actions.value(u"search"_s).toInteger() > 0);
+    }
+
+    void searchesAreAnsweredWithHits()
+    {
+        ServerProcess server;
+        QVERIFY2(server.start(), server.errors().constData());
+        QFile scenario(path(u"search.json"_s));
+        QVERIFY(scenario.open(QIODevice::WriteOnly));
+        scenario.write(R"({
+  "name": "search",
+  "mix": {"send": 60, "search": 40},
+  "stages": [
+    {"kind": "ramp-up", "seconds": 1, "rate": 30},
+    {"kind": "steady", "seconds": 5}
+  ]
+})");
+        scenario.close();
+        const SwarmRun run = swarm({u"--server"_s, server.url().toString(), u"--users"_s, u"8"_s,
+            u"--rate"_s, u"30"_s, u"--scenario"_s, path(u"search.json"_s), u"--threshold"_s,
+            u"search.count>0"_s, u"--report-json"_s, path(u"search-report.json"_s)});
+        QVERIFY2(run.exitCode == 0, qPrintable(run.output + run.errors));
+        QVERIFY2(run.output.contains(u"PASS search.count>0"_s), qPrintable(run.output));
+        QVERIFY2(run.output.contains(u"  search   p50 "_s), qPrintable(run.output));
+        const QJsonObject report = readJson(path(u"search-report.json"_s));
+        const QJsonObject search
+            = report.value(u"latency_ms"_s).toObject().value(u"search"_s).toObject();
+        QVERIFY(search.value(u"count"_s).toInteger() > 0);
+        QVERIFY(search.value(u"p50"_s).toDouble() <= search.value(u"max"_s).toDouble());
+        // The queries are words every body holds: the searches find the users' messages.
+        const QJsonObject actions = report.value(u"actions"_s).toObject();
+        QVERIFY2(actions.value(u"search_hits"_s).toInteger() > 0, qPrintable(run.output));
+        QVERIFY(search.value(u"count"_s).toInteger() <= actions.value(u"search"_s).toInteger());
+        const QJsonObject errors = report.value(u"errors"_s).toObject();
+        for (const QString &code : errors.keys())
+            QVERIFY2(!code.startsWith(u"search."_s), qPrintable(code));
+        QCOMPARE(report.value(u"lost"_s).toInteger(), 0);
     }
 
     void killedServerFailsWithTheLossesNamed()

@@ -1,17 +1,22 @@
 // Renders the desktop client's screenshots for the docs from a real server and
 // scripted accounts: the sign-in dialog, the main window with a populated conversation
-// (receipts, unread badges, presence, typing) and the offline banner with a queued
-// message. Run by scripts/screenshots.sh under Xvfb, once light and once --dark.
+// (receipts, unread badges, presence, typing), a search with its hits and the chosen
+// one pointed out in its conversation, and the offline banner with a queued message. Run by
+// scripts/screenshots.sh under Xvfb, once light and once --dark.
 #include "codec.h"
 #include "composer.h"
 #include "conversationview.h"
 #include "desktopfixture.h"
 #include "messagemodel.h"
+#include "searchpanel.h"
+#include "searchresultmodel.h"
 
 #include <QApplication>
 #include <QCommandLineParser>
 #include <QDir>
 #include <QLabel>
+#include <QLineEdit>
+#include <QListView>
 #include <QPlainTextEdit>
 #include <QStyle>
 #include <QStyleFactory>
@@ -194,9 +199,30 @@ bool run(const QString &outDir, const QString &theme)
     if (!save(alice.window(), outDir + u"/main-"_s + theme + u".png"_s))
         return false;
 
-    // The server goes away: the banner, and a message waiting in the outbox.
+    // Search: three letters in the box (Ctrl+K), the hits, one opened at its message.
     view->composer()->clear();
     bob.setComposing(u"alice"_s, false);
+    ui::SearchPanel *search = alice.window()->searchPanel();
+    alice.window()->startSearch(false);
+    QTest::keyClicks(search->field(), u"rev"_s);
+    if (!waitUntil(
+            [&] {
+                return search->results()->rowCount() == 2
+                    && search->search()->serverState() != client::Search::ServerState::Searching;
+            },
+            10000))
+        return fail("the search found nothing");
+    const int bobsHit = search->results()->hit(0).conv == withBob ? 0 : 1;
+    search->resultList()->setCurrentIndex(search->results()->index(bobsHit));
+    alice.window()->openSearchHit(search->results()->hit(bobsHit));
+    if (!waitUntil([&] { return view->model()->highlightedSeq() > 0; }, 10000))
+        return fail("the hit did not open");
+    if (!save(alice.window(), outDir + u"/search-"_s + theme + u".png"_s))
+        return false;
+    QTest::keyClick(search->field(), Qt::Key_Escape);
+    waitUntil([&] { return view->model()->highlightedSeq() == 0; }, 10000); // the band fades
+
+    // The server goes away: the banner, and a message waiting in the outbox.
     server.stop();
     if (!waitUntil(
             [&] {

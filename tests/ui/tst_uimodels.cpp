@@ -1,11 +1,15 @@
 // The desktop client's models and widgets without a server: message ordering and day
 // groups, receipts, the conversation list's order, the composer's keys and counter, the
-// sign-in dialog's address rules and the bubble size cache. Every model runs under
-// QAbstractItemModelTester.
+// sign-in dialog's address rules, the bubble size cache, and search: a window of history
+// in the message model, the hit list (its rows, extension by server pages, emphasised
+// words) and its status line. Every model runs under QAbstractItemModelTester.
 #include "composer.h"
 #include "conversationlistmodel.h"
 #include "messagedelegate.h"
 #include "messagemodel.h"
+#include "searchpanel.h"
+#include "searchresultmodel.h"
+#include "searchtext.h"
 #include "signindialog.h"
 
 #include <QAbstractItemModelTester>
@@ -85,6 +89,12 @@ private Q_SLOTS:
     void parseServer_data();
     void parseServer();
     void bubbleSizesAreCached();
+    void historyWindowAndHighlight();
+    void hitText_data();
+    void hitText();
+    void searchResults();
+    void searchStatus_data();
+    void searchStatus();
 };
 
 // Each step: "p<seq>" a page with that seq (ascending, comma-separated: p3,4,5), "a<seq>"
@@ -361,6 +371,185 @@ void TestUiModels::bubbleSizesAreCached()
     view.scrollToTop();
     QCoreApplication::processEvents();
     QCOMPARE(delegate->cachedSizeCount(), 2000);
+}
+
+void TestUiModels::historyWindowAndHighlight()
+{
+    MessageModel model;
+    QAbstractItemModelTester tester(&model, QAbstractItemModelTester::FailureReportingMode::QtTest);
+    model.reset(Conv);
+    // A window around seq 110 (a search hit), then the page before it, then after it.
+    QList<ChatMessage> window;
+    for (qint64 seq = 100; seq <= 120; ++seq)
+        window.append(stored(seq, seq % 2 == 0));
+    model.addPage(window);
+    QList<ChatMessage> older;
+    for (qint64 seq = 80; seq < 100; ++seq)
+        older.append(stored(seq, false));
+    QSignalSpy inserted(&model, &QAbstractItemModel::rowsInserted);
+    model.addPage(older);
+    QCOMPARE(inserted.size(), 1); // one insert in front
+    QCOMPARE(inserted.first().at(1).toInt(), 0);
+    model.addPage({stored(121, false), stored(122, true)});
+    QCOMPARE(model.rowCount(), 43);
+    QCOMPARE(model.oldestSeq(), 80);
+    QCOMPARE(model.newestSeq(), 122);
+    QCOMPARE(model.rowOfSeq(110), 30);
+    QCOMPARE(model.rowOfSeq(79), -1);
+    QCOMPARE(model.rowOfSeq(0), -1);
+
+    QSignalSpy changed(&model, &QAbstractItemModel::dataChanged);
+    model.setHighlightedSeq(110);
+    QCOMPARE(model.highlightedSeq(), 110);
+    QVERIFY(model.index(30).data(MessageModel::HighlightRole).toBool());
+    QVERIFY(!model.index(31).data(MessageModel::HighlightRole).toBool());
+    QCOMPARE(changed.size(), 1);
+    model.setHighlightedSeq(0);
+    QVERIFY(!model.index(30).data(MessageModel::HighlightRole).toBool());
+    QCOMPARE(changed.size(), 2);
+    model.reset(Conv);
+    QCOMPARE(model.highlightedSeq(), 0);
+}
+
+void TestUiModels::hitText_data()
+{
+    QTest::addColumn<QString>("body");
+    QTest::addColumn<QString>("query");
+    QTest::addColumn<QString>("text"); // what the row shows
+    QTest::addColumn<QStringList>("emphasised");
+
+    QTest::newRow("all words, prefixes")
+        << u"Lunch on Friday? The new place."_s << u"lun fri"_s
+        << u"Lunch on Friday? The new place."_s << QStringList {u"Lunch"_s, u"Friday"_s};
+    QTest::newRow("case and accents")
+        << u"Déjà vu at the CAFÉ"_s << u"deja cafe"_s << u"Déjà vu at the CAFÉ"_s
+        << QStringList {u"Déjà"_s, u"CAFÉ"_s};
+    QTest::newRow("every occurrence")
+        << u"lunch, more lunch"_s << u"lunch"_s << u"lunch, more lunch"_s
+        << QStringList {u"lunch"_s, u"lunch"_s};
+    // Brackets typed by the sender stay as typed and are not taken for match marks.
+    QTest::newRow("brackets in the body") << u"see [lunch] and [x]"_s << u"lunch"_s
+                                          << u"see [lunch] and [x]"_s << QStringList {u"lunch"_s};
+    QTest::newRow("line breaks") << u"first\nsecond\tlunch"_s << u"lunch"_s
+                                 << u"first second lunch"_s << QStringList {u"lunch"_s};
+    QTest::newRow("only word starts")
+        << u"brunch and lunchbox"_s << u"unch"_s << u"brunch and lunchbox"_s << QStringList {};
+    const QString far = u"one two three four five six seven eight nine ten eleven "_s
+        + u"twelve thirteen fourteen fifteen walrus at the end"_s;
+    QTest::newRow("far match in view")
+        << far << u"walrus"_s << u"…fourteen fifteen walrus at the end"_s
+        << QStringList {u"walrus"_s};
+}
+
+void TestUiModels::hitText()
+{
+    QFETCH(QString, body);
+    QFETCH(QString, query);
+    QFETCH(QString, text);
+    QFETCH(QStringList, emphasised);
+    const HitText shown = parley::ui::hitText(body, parley::protocol::search::queryWords(query));
+    QCOMPARE(shown.text, text);
+    QStringList words;
+    for (const MatchSpan &m : shown.matches)
+        words.append(shown.text.mid(m.start, m.length));
+    QCOMPARE(words, emphasised);
+}
+
+void TestUiModels::searchResults()
+{
+    SearchResultModel model;
+    QAbstractItemModelTester tester(&model, QAbstractItemModelTester::FailureReportingMode::QtTest);
+    model.setUser(u"alice"_s);
+    auto hit = [](const QString &conv, qint64 seq, const QString &from, const QString &body) {
+        SearchHit h;
+        h.conv = conv;
+        h.peer = conv == Conv ? u"bob"_s : u"carol"_s;
+        h.seq = seq;
+        h.from = from;
+        h.ts = QDateTime::currentMSecsSinceEpoch() - seq * Day;
+        h.body = body;
+        h.snippet = body;
+        return h;
+    };
+    const QList<SearchHit> cached {hit(Conv, 9, u"bob"_s, u"Lunch on Friday?"_s),
+        hit(u"alice:carol"_s, 4, u"alice"_s, u"lunch with bob"_s)};
+    QSignalSpy reset(&model, &QAbstractItemModel::modelReset);
+    QSignalSpy inserted(&model, &QAbstractItemModel::rowsInserted);
+    model.setHits(cached, u"lun"_s);
+    QCOMPARE(model.rowCount(), 2);
+    QCOMPARE(reset.size(), 1);
+    const QModelIndex first = model.index(0);
+    QCOMPARE(first.data(SearchResultModel::PeerRole).toString(), u"bob"_s);
+    QCOMPARE(first.data(SearchResultModel::SenderRole).toString(), u"bob"_s);
+    QCOMPARE(first.data(SearchResultModel::SeqRole).toLongLong(), 9);
+    QCOMPARE(first.data(Qt::DisplayRole).toString(), u"Lunch on Friday?"_s);
+    QCOMPARE(first.data(SearchResultModel::MatchesRole).value<QList<MatchSpan>>(),
+        (QList<MatchSpan> {{0, 5}}));
+    QVERIFY(first.data(Qt::AccessibleTextRole).toString().contains(u"Lunch on Friday?"_s));
+    QCOMPARE(model.index(1).data(SearchResultModel::SenderRole).toString(), u"You"_s);
+    QCOMPARE(model.hit(1).conv, u"alice:carol"_s);
+
+    // A server page: the rows are added, what is shown stays (and the user's selection).
+    SearchHit fromServer = hit(Conv, 2, u"bob"_s, u"lunar lunch"_s);
+    fromServer.cached = false;
+    model.setHits(cached + QList<SearchHit> {fromServer}, u"lun"_s);
+    QCOMPARE(reset.size(), 1);
+    QCOMPARE(inserted.size(), 1);
+    QCOMPARE(model.rowCount(), 3);
+    QVERIFY(!model.index(2).data(SearchResultModel::CachedRole).toBool());
+    QCOMPARE(
+        model.index(2).data(SearchResultModel::MatchesRole).value<QList<MatchSpan>>().size(), 2);
+
+    // Another query replaces everything.
+    model.setHits({cached.first()}, u"friday"_s);
+    QCOMPARE(reset.size(), 2);
+    QCOMPARE(model.rowCount(), 1);
+    QCOMPARE(model.index(0).data(SearchResultModel::MatchesRole).value<QList<MatchSpan>>(),
+        (QList<MatchSpan> {{9, 6}}));
+    QVERIFY(!model.canFetchMore({})); // no search behind it
+    model.setHits({}, {});
+    QCOMPARE(model.rowCount(), 0);
+    QCOMPARE(model.hit(0).seq, 0);
+}
+
+void TestUiModels::searchStatus_data()
+{
+    using State = Search::ServerState;
+    QTest::addColumn<bool>("hasQuery");
+    QTest::addColumn<State>("state");
+    QTest::addColumn<int>("hits");
+    QTest::addColumn<bool>("more");
+    QTest::addColumn<QString>("error");
+    QTest::addColumn<QString>("text");
+    QTest::newRow("nothing typed") << false << State::Idle << 0 << false << QString()
+                                   << u"Type a few letters to search your messages."_s;
+    QTest::newRow("typing") << true << State::Idle << 0 << false << QString() << u"Searching…"_s;
+    QTest::newRow("server") << true << State::Searching << 3 << false << QString()
+                            << u"Searching the server…"_s;
+    QTest::newRow("offline") << true << State::Offline << 2 << false << QString()
+                             << u"Showing results on this device only (offline)."_s;
+    QTest::newRow("offline, none") << true << State::Offline << 0 << false << QString()
+                                   << u"No messages on this device match (offline)."_s;
+    QTest::newRow("none") << true << State::Done << 0 << false << QString()
+                          << u"No messages match."_s;
+    QTest::newRow("one") << true << State::Done << 1 << false << QString() << u"One result."_s;
+    QTest::newRow("done") << true << State::Done << 5 << false << QString() << u"5 results."_s;
+    QTest::newRow("more") << true << State::Done << 20 << true << QString()
+                          << u"20 results so far; scroll down for more."_s;
+    QTest::newRow("failed") << true << State::Failed << 1 << false << u"Too many searches."_s
+                            << u"Showing results on this device only. The server could not "
+                               u"search: Too many searches."_s;
+}
+
+void TestUiModels::searchStatus()
+{
+    QFETCH(bool, hasQuery);
+    QFETCH(Search::ServerState, state);
+    QFETCH(int, hits);
+    QFETCH(bool, more);
+    QFETCH(QString, error);
+    QFETCH(QString, text);
+    QCOMPARE(searchStatusText(hasQuery, state, hits, more, error), text);
 }
 
 QTEST_MAIN(TestUiModels)

@@ -27,29 +27,9 @@ constexpr std::size_t kKnownLastSeqs = 100000; // cached lastSeqs (about 100 byt
 constexpr int kCheckBatchesOutstanding = 4;
 constexpr int kWriteBatchesOutstanding = 4;
 
-// Message attributes (messages and sends items), besides the keys.
-const QString From = u"from"_s;
-const QString To = u"to"_s;
-const QString Cid = u"cid"_s;
-const QString Body = u"body"_s;
-const QString Ts = u"ts"_s;
-
 QString sendId(const QString &from, const QString &cid)
 {
     return from + u'#' + cid; // user names hold no '#', so this splits unambiguously
-}
-
-QJsonObject messageItem(const protocol::Message &m)
-{
-    return {{Key::Conv, string(m.conv)}, {Key::Seq, number(m.seq)}, {From, string(m.from)},
-        {To, string(m.to)}, {Cid, string(m.cid)}, {Body, string(m.body)}, {Ts, number(m.ts)}};
-}
-
-protocol::Message messageOf(const QJsonObject &item)
-{
-    return protocol::Message {stringOf(item, Key::Conv), numberOf(item, Key::Seq),
-        stringOf(item, From), stringOf(item, To), stringOf(item, Cid), stringOf(item, Body),
-        numberOf(item, Ts)};
 }
 
 QJsonObject convKey(const QString &conv)
@@ -82,8 +62,9 @@ struct ConversationLog::Operation
     std::function<void()> deliver; // set when Finished: calls the caller back
 };
 
-ConversationLog::ConversationLog(Tables *tables)
+ConversationLog::ConversationLog(Tables *tables, SearchIndex *search)
     : m_tables(tables)
+    , m_search(search)
     , m_sendsReads(tables, Batcher::Kind::Get, tables->names().sends, {Key::SendId},
           kCheckBatchesOutstanding, Batcher::Full::Waits, Tables::Priority::Starting)
     , m_messageWrites(tables, Batcher::Kind::Put, tables->names().messages, {Key::Conv, Key::Seq},
@@ -452,18 +433,39 @@ void ConversationLog::writeMessage(
     const protocol::Message &message, std::function<void(Result<bool>)> done)
 {
     // Unconditional, so it can share a BatchWriteItem: only the owner of the sends item
-    // writes this (conv, seq), always with the same content, so a repeat is harmless.
+    // writes this (conv, seq), always with the same content, so a repeat is harmless. The
+    // search items go at the same time (a message is searchable once acked); they are a
+    // function of the message too.
+    struct Progress
+    {
+        int remaining = 2;
+        std::optional<StoreError> failure;
+        std::function<void(Result<bool>)> done;
+    };
+    auto progress = std::make_shared<Progress>(Progress {2, {}, std::move(done)});
+    const auto written = [progress](std::optional<StoreError> failure) {
+        if (failure && !progress->failure)
+            progress->failure = std::move(failure);
+        if (--progress->remaining > 0)
+            return;
+        if (progress->failure)
+            progress->done(*progress->failure);
+        else
+            progress->done(false);
+    };
     m_messageWrites.submit(
-        messageItem(message), [done = std::move(done)](Result<std::optional<QJsonObject>> written) {
-            if (written)
-                done(false);
-            else
-                done(written.error());
+        messageItem(message), [written](Result<std::optional<QJsonObject>> stored) {
+            written(stored ? std::nullopt : std::optional<StoreError>(stored.error()));
         });
+    m_search->index(message, [written](Result<bool> indexed) {
+        written(indexed ? std::nullopt : std::optional<StoreError>(indexed.error()));
+    });
 }
 
 // A sends item whose message item is missing is a send interrupted between steps 3 and
-// 4: the message is written now, with the seq the sends item holds.
+// 4: the message is written now, with the seq the sends item holds. Its search items
+// are written again in any case (a resend is rare, and the node may have died between
+// the message item and them).
 void ConversationLog::ensureMessage(
     const protocol::Message &message, std::function<void(Result<bool>)> done)
 {
@@ -475,7 +477,7 @@ void ConversationLog::ensureMessage(
                 return;
             }
             if (found.value()) {
-                done(false);
+                m_search->index(message, done);
                 return;
             }
             qCInfo(lcServerDynamo).noquote() << "repairing an interrupted send: conversation"

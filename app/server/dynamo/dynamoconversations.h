@@ -15,10 +15,12 @@
 // Requests per append. The cid checks of all conversations share BatchGetItem requests
 // and the message items share BatchWriteItem requests (dynamobatch.h); the sends item
 // stays a conditional PutItem of its own, since it is what makes a cid idempotent across
-// nodes and BatchWriteItem takes no conditions.
+// nodes and BatchWriteItem takes no conditions. The search index items of a message
+// (dynamosearch.h) are written alongside its message item, and the ack waits for both.
 #pragma once
 
 #include "dynamobatch.h"
+#include "dynamosearch.h"
 #include "dynamotables.h"
 #include "store.h"
 
@@ -31,7 +33,8 @@ namespace parley::server::dynamo {
 class ConversationLog
 {
 public:
-    explicit ConversationLog(Tables *tables);
+    // `search` indexes every message written here, before its ack.
+    ConversationLog(Tables *tables, SearchIndex *search);
     ~ConversationLog();
     Q_DISABLE_COPY_MOVE(ConversationLog)
 
@@ -72,6 +75,7 @@ private:
     void readHistory(const HistoryQuery &query, Callback<HistorySlice> done);
 
     Tables *m_tables;
+    SearchIndex *m_search;
     Batcher m_sendsReads; // step 1 and the read-back after a failed claim
     Batcher m_messageWrites; // step 4
     std::unordered_map<QString, Lane> m_lanes;

@@ -1,7 +1,9 @@
 #include "dynamostore.h"
 
 #include "dynamoaccounts.h"
+#include "dynamobackfill.h"
 #include "dynamoconversations.h"
+#include "dynamosearch.h"
 #include "dynamotables.h"
 #include "logging.h"
 #include "storethread.h"
@@ -19,6 +21,8 @@ struct DynamoStore::Parts
 {
     dynamo::Accounts *accounts;
     dynamo::ConversationLog *conversations;
+    dynamo::SearchIndex *search;
+    dynamo::SearchBackfill *backfill;
 };
 
 DynamoStore::DynamoStore(DynamoStoreOptions options, Metrics *metrics)
@@ -91,8 +95,11 @@ void DynamoStore::serve(
         dynamo::Tables::Limits {m_options.maxRequestsInFlight, m_options.queueTimeoutMs},
         m_metrics);
     dynamo::Accounts accounts(&tables);
-    dynamo::ConversationLog conversations(&tables);
-    Parts parts {&accounts, &conversations};
+    dynamo::SearchIndex search(&tables, m_options.searchReadBudget);
+    dynamo::ConversationLog conversations(&tables, &search);
+    dynamo::SearchBackfill backfill(
+        &tables, {m_options.backfillLeaseMs, m_options.backfillPageItems, 5000});
+    Parts parts {&accounts, &conversations, &search, &backfill};
     {
         QMutexLocker lock(&m_mutex);
         m_context = &client;
@@ -101,6 +108,14 @@ void DynamoStore::serve(
 
     QEventLoop loop;
     dynamo::prepareTables(&tables, m_options.createTables, [&](const QString &problem) {
+        if (problem.isEmpty()) {
+            // Counted as an operation, so close() waits for it to stop.
+            {
+                QMutexLocker lock(&m_mutex);
+                ++m_pending;
+            }
+            backfill.start([this] { operationFinished(); });
+        }
         opened->set_value(problem);
         if (!problem.isEmpty()) // queued: works even before exec() runs
             QMetaObject::invokeMethod(&loop, &QEventLoop::quit, Qt::QueuedConnection);
@@ -126,6 +141,9 @@ void DynamoStore::close()
         m_state = State::Closing; // from now on submit() refuses new work
         if (m_pending == 0)
             m_thread->quit();
+        else
+            QMetaObject::invokeMethod(
+                m_context, [parts = m_parts] { parts->backfill->stop(); }, Qt::QueuedConnection);
     }
     m_thread->wait();
     m_thread.reset();
@@ -271,6 +289,12 @@ void DynamoStore::lastSeen(const QStringList &users, Callback<QHash<QString, qin
     using Seen = QHash<QString, qint64>;
     submit<Seen>(std::move(done),
         [users](Parts &p, Callback<Seen> finished) { p.accounts->lastSeen(users, finished); });
+}
+
+void DynamoStore::search(const SearchQuery &query, Callback<SearchPage> done)
+{
+    submit<SearchPage>(std::move(done),
+        [query](Parts &p, Callback<SearchPage> finished) { p.search->search(query, finished); });
 }
 
 } // namespace parley::server

@@ -43,6 +43,13 @@ struct DynamoStoreOptions
     // also coalesce into larger batches, and fail as unavailable after queueTimeoutMs.
     int maxRequestsInFlight = 64;
     int queueTimeoutMs = 25000;
+    // Search index items one search request examines before it answers with what it has
+    // found and a cursor (docs/dynamodb.md, Search).
+    int searchReadBudget = 1000;
+    // The backfill of the search index at open(): how long one node's claim on the work
+    // holds without progress, and messages per Scan page.
+    int backfillLeaseMs = 60000;
+    int backfillPageItems = 100;
 };
 
 class DynamoStore final : public Store
@@ -53,10 +60,12 @@ public:
     Q_DISABLE_COPY_MOVE(DynamoStore)
 
     // Resolves region, credentials and endpoint from the environment and ~/.aws, then
-    // checks (or with createTables, creates) the tables. Blocks until done.
+    // checks (or with createTables, creates) the tables. Blocks until done. Then indexes
+    // for search, in the background, the messages stored before the search index.
     bool open(QString *error) override;
-    // Finishes every submitted operation, then stops the thread. Operations submitted
-    // while closed fail with Unavailable, synchronously on the caller's thread.
+    // Finishes every submitted operation (and stops the backfill), then stops the thread.
+    // Operations submitted while closed fail with Unavailable, synchronously on the caller's
+    // thread.
     void close() override;
     StoreHealth health() const override;
 
@@ -74,6 +83,7 @@ public:
         const QString &user, Callback<QList<protocol::ConversationSummary>> done) override;
     void history(const HistoryQuery &query, Callback<HistorySlice> done) override;
     void conversationPeers(const QString &user, Callback<QStringList> done) override;
+    void search(const SearchQuery &query, Callback<SearchPage> done) override;
 
     void setLastSeen(const QString &user, qint64 ts, Callback<Done> done) override;
     void lastSeen(const QStringList &users, Callback<QHash<QString, qint64>> done) override;

@@ -1,5 +1,6 @@
 #include "dynamotables.h"
 
+#include "dynamoitem.h"
 #include "logging.h"
 
 #include <QDeadlineTimer>
@@ -136,6 +137,7 @@ TableNames::TableNames(const QString &prefix)
     , memberships(prefix + u"user_conversations"_s)
     , messages(prefix + u"messages"_s)
     , sends(prefix + u"sends"_s)
+    , search(prefix + u"search"_s)
 { }
 
 QList<TableSpec> tableSpecs(const TableNames &names)
@@ -148,7 +150,30 @@ QList<TableSpec> tableSpecs(const TableNames &names)
         {names.memberships, Key::User, u"S"_s, Key::Conv, u"S"_s},
         {names.messages, Key::Conv, u"S"_s, Key::Seq, u"N"_s},
         {names.sends, Key::SendId, u"S"_s, {}, {}},
+        {names.search, Key::UserBucket, u"S"_s, Key::Position, u"S"_s},
     };
+}
+
+namespace {
+// Message attributes (messages and sends items), besides the keys.
+const QString From = u"from"_s;
+const QString To = u"to"_s;
+const QString Cid = u"cid"_s;
+const QString Body = u"body"_s;
+const QString Ts = u"ts"_s;
+} // namespace
+
+QJsonObject messageItem(const protocol::Message &m)
+{
+    return {{Key::Conv, string(m.conv)}, {Key::Seq, number(m.seq)}, {From, string(m.from)},
+        {To, string(m.to)}, {Cid, string(m.cid)}, {Body, string(m.body)}, {Ts, number(m.ts)}};
+}
+
+protocol::Message messageOf(const QJsonObject &item)
+{
+    return protocol::Message {stringOf(item, Key::Conv), numberOf(item, Key::Seq),
+        stringOf(item, From), stringOf(item, To), stringOf(item, Cid), stringOf(item, Body),
+        numberOf(item, Ts)};
 }
 
 Tables::Tables(aws::DynamoClient *client, TableNames names, HealthReport health, Limits limits,

@@ -7,6 +7,7 @@
 #pragma once
 
 #include "dynamoclient.h"
+#include "frames.h"
 #include "result.h"
 
 #include <QDeadlineTimer>
@@ -31,6 +32,8 @@ inline const QString TokenHash = QStringLiteral("tokenHash");
 inline const QString Conv = QStringLiteral("conv");
 inline const QString Seq = QStringLiteral("seq");
 inline const QString SendId = QStringLiteral("sendId"); // "<from>#<cid>"
+inline const QString UserBucket = QStringLiteral("userBucket"); // search: "<user>#<bucket>"
+inline const QString Position = QStringLiteral("position"); // search: "<ts>#<conv>#<seq>"
 } // namespace Key
 
 // Attributes other code shares: of a conversation item, and of a membership item.
@@ -57,6 +60,7 @@ struct TableNames
     QString memberships; // (user, conv) -> peer
     QString messages; // (conv, seq) -> the message
     QString sends; // "<from>#<cid>" -> the message: the idempotency record of a send
+    QString search; // (user and word start, position) -> a message's words (dynamosearch.h)
 };
 
 struct TableSpec
@@ -68,6 +72,10 @@ struct TableSpec
     QString rangeType;
 };
 QList<TableSpec> tableSpecs(const TableNames &names);
+
+// A message as the messages table holds it (the sends item adds its sendId).
+QJsonObject messageItem(const protocol::Message &message);
+protocol::Message messageOf(const QJsonObject &item);
 
 class Tables
 {

@@ -1,0 +1,85 @@
+// Server search on SqliteStore: the FTS5 index over message bodies (schema version 2)
+// and the pieces of a search query (MATCH expression, cursor, snippet).
+//
+// message_search is an external-content FTS5 table over the view message_search_source:
+//   body     the message body (unicode61, remove_diacritics 2: case and accents folded,
+//            words are runs of letters and digits, combining marks stay in their word)
+//   members  who may see the message, as tokens no query word can produce: U+E000 'u'
+//            hex(member) for sender and recipient, U+E000 's' hex(sender). A search ANDs
+//            its words with the user's token, so FTS5 intersects the user's posting list
+//            with the words' instead of walking every user's matches ("th" matches a
+//            third of all messages; one user's share of them is tiny).
+// prefix='1 2 3' keeps 1- to 3-letter prefixes (what as-you-type sends most) as single
+// posting lists; longer prefixes merge the lists of their words, which are short.
+// Messages are append-only; the update and delete triggers keep the index right should
+// an operator edit rows by hand.
+#pragma once
+
+#include "store.h"
+
+#include <QString>
+#include <QStringView>
+
+#include <optional>
+
+namespace parley::server::sqlitesearch {
+
+// The member tokens of a message, as SQL over a row's sender and recipient columns
+// (the view and the triggers must compute exactly the same text).
+#define PARLEY_SEARCH_MEMBERS(row)                                                                 \
+    u"char(57344) || 'u' || hex(" row u"sender) || ' ' || char(57344) || 'u' || "                  \
+    u"hex"                                                                                         \
+    u"(" row u"recipient) || ' ' || char(57344) || 's' || "                                        \
+    u"hex(" row u"sender)"
+
+inline constexpr QStringView SchemaV2[] = {
+    u"CREATE VIEW message_search_source AS SELECT id, body, " PARLEY_SEARCH_MEMBERS(
+        u"") u" AS members FROM messages",
+    u"CREATE VIRTUAL TABLE message_search USING fts5(body, members,"
+    u" content='message_search_source', content_rowid='id',"
+    u" tokenize='unicode61 remove_diacritics 2', prefix='1 2 3')",
+    u"CREATE TRIGGER message_search_insert AFTER INSERT ON messages BEGIN"
+    u" INSERT INTO message_search (rowid, body, members) VALUES (new.id, "
+    u"new.body, " PARLEY_SEARCH_MEMBERS(u"new.") u"); END",
+    u"CREATE TRIGGER message_search_delete AFTER DELETE ON messages BEGIN"
+    u" INSERT INTO message_search (message_search, rowid, body, members)"
+    u" VALUES ('delete', old.id, old.body, " PARLEY_SEARCH_MEMBERS(u"old.") u"); END",
+    u"CREATE TRIGGER message_search_update AFTER UPDATE ON messages BEGIN"
+    u" INSERT INTO message_search (message_search, rowid, body, members)"
+    u" VALUES ('delete', old.id, old.body, " PARLEY_SEARCH_MEMBERS(
+        u"old.") u");"
+                 u" INSERT INTO message_search (rowid, body, members) VALUES (new.id, "
+                 u"new.body, " PARLEY_SEARCH_MEMBERS(u"new.") u"); END",
+    // Messages stored before the index existed.
+    u"INSERT INTO message_search (message_search) VALUES ('rebuild')",
+};
+
+#undef PARLEY_SEARCH_MEMBERS
+
+// The hits of one page, newest (highest id) first; one more row than the page tells
+// whether there is a next page. The MATCH expression narrows with the member tokens; the
+// plain conditions after it decide who sees what. Binds: match, before id, user, user,
+// conv, conv, from, from, rows.
+inline constexpr QStringView Sql
+    = u"SELECT m.id, m.conv, m.seq, m.sender, m.ts, m.body,"
+      u" snippet(message_search, 0, '[', ']', '\u2026', 20)"
+      u" FROM message_search CROSS JOIN messages AS m ON m.id = message_search.rowid"
+      u" WHERE message_search MATCH ? AND message_search.rowid < ?"
+      u" AND (m.sender = ? OR m.recipient = ?) AND (? = '' OR m.conv = ?)"
+      u" AND (? = '' OR m.sender = ?)"
+      u" ORDER BY message_search.rowid DESC LIMIT ?";
+
+// The FTS5 expression for query: its member tokens (the user's; both of conv's members;
+// from as sender) in the members column, every word as a prefix in the body column.
+QString matchExpression(const SearchQuery &query);
+
+// Cursors name the message id a page continues below: base64url of "s1:<id>".
+QString encodeCursor(qint64 id);
+// The id, or nothing when cursor is not one encodeCursor made.
+std::optional<qint64> decodeCursor(const QString &cursor);
+
+// FTS5's snippet counts tokens, so long words can make it exceed the protocol's length;
+// then the shared snippet rules draw it from the body instead.
+QString fitSnippet(const QString &ftsSnippet, const QString &body, const QStringList &words);
+
+} // namespace parley::server::sqlitesearch

@@ -12,7 +12,7 @@ packages=(
     qt6-base-dev qt6-websockets-dev libqt6sql6-sqlite
     qtkeychain-qt6-dev
     qt6-l10n-tools qt6-tools-dev
-    libsodium-dev libsqlite3-dev
+    libsodium-dev libsqlite3-dev libssl-dev
     openssl ca-certificates
 )
 test_packages=(python3-botocore redis-server)

@@ -10,54 +10,18 @@
 #include "passwordhasher.h"
 #include "redisbus.h"
 #include "sqlitestore.h"
+#include "tlsfiles.h"
 #include "worker.h"
 
 #include <QDateTime>
-#include <QFile>
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QSslCertificate>
-#include <QSslKey>
 #include <QTimer>
 
 using namespace Qt::StringLiterals;
 
 namespace parley::server {
-
-namespace {
-
-std::optional<QSslConfiguration> loadTls(const ServerConfig &config, QString *error)
-{
-    QFile certFile(config.tlsCertFile);
-    QFile keyFile(config.tlsKeyFile);
-    if (!certFile.open(QIODevice::ReadOnly)) {
-        *error
-            = u"cannot read certificate %1: %2"_s.arg(config.tlsCertFile, certFile.errorString());
-        return std::nullopt;
-    }
-    if (!keyFile.open(QIODevice::ReadOnly)) {
-        *error = u"cannot read private key %1: %2"_s.arg(config.tlsKeyFile, keyFile.errorString());
-        return std::nullopt;
-    }
-    const QList<QSslCertificate> chain = QSslCertificate::fromDevice(&certFile, QSsl::Pem);
-    const QByteArray keyPem = keyFile.readAll();
-    QSslKey key(keyPem, QSsl::Rsa);
-    if (key.isNull())
-        key = QSslKey(keyPem, QSsl::Ec);
-    if (chain.isEmpty() || key.isNull()) {
-        *error = chain.isEmpty() ? u"%1 holds no PEM certificate"_s.arg(config.tlsCertFile)
-                                 : u"%1 holds no usable PEM private key"_s.arg(config.tlsKeyFile);
-        return std::nullopt;
-    }
-    QSslConfiguration tls = QSslConfiguration::defaultConfiguration();
-    tls.setLocalCertificateChain(chain);
-    tls.setPrivateKey(key);
-    tls.setPeerVerifyMode(QSslSocket::VerifyNone); // clients authenticate with passwords/tokens
-    tls.setProtocol(QSsl::TlsV1_2OrLater);
-    return tls;
-}
-
-} // namespace
 
 Server::Server(ServerConfig config, QObject *parent)
     : QObject(parent)
@@ -75,12 +39,18 @@ bool Server::start(QString *error)
     m_startedAt = QDateTime::currentMSecsSinceEpoch();
     m_metrics = std::make_unique<Metrics>();
     m_metrics->registerProcessMetrics();
+    const QByteArray reloadsHelp = "TLS certificate reloads (SIGHUP), by outcome.";
+    m_tlsReloadsOk = &m_metrics->counter("parley_tls_reloads", reloadsHelp, {{"outcome", "ok"}});
+    m_tlsReloadsFailed
+        = &m_metrics->counter("parley_tls_reloads", reloadsHelp, {{"outcome", "failed"}});
 
     std::optional<QSslConfiguration> tls;
     if (m_config.useTls()) {
-        tls = loadTls(m_config, error);
+        tls = loadTlsFiles(m_config.tlsCertFile, m_config.tlsKeyFile, error);
         if (!tls)
             return false;
+        qCInfo(lcServer).noquote()
+            << "TLS certificate:" << describeCertificate(tls->localCertificate());
     }
 
     if (m_config.store == StoreBackend::DynamoDb)
@@ -136,6 +106,30 @@ bool Server::start(QString *error)
                      << m_config.listenAddress.toString() << m_listener->serverPort() << "with"
                      << m_config.workerThreads << "socket threads";
     return true;
+}
+
+void Server::reloadTls()
+{
+    if (!m_config.useTls()) {
+        qCInfo(lcServer) << "SIGHUP: TLS is off, nothing to reload";
+        return;
+    }
+    QString error;
+    const std::optional<QSslConfiguration> tls
+        = loadTlsFiles(m_config.tlsCertFile, m_config.tlsKeyFile, &error);
+    if (!tls) {
+        m_tlsReloadsFailed->inc();
+        qCWarning(lcServer).noquote()
+            << "TLS reload failed, still serving the previous certificate:" << error;
+        return;
+    }
+    // Each worker hands the new configuration to the sockets it accepts from now on;
+    // sockets already encrypted keep their session.
+    for (Worker *worker : std::as_const(m_workers))
+        worker->setTlsConfigurationLater(*tls);
+    m_tlsReloadsOk->inc();
+    qCInfo(lcServer).noquote() << "TLS certificate reloaded:"
+                               << describeCertificate(tls->localCertificate());
 }
 
 quint16 Server::port() const

@@ -14,6 +14,7 @@ namespace parley::server {
 
 class Bus;
 class ChatService;
+class Counter;
 class Listener;
 class Metrics;
 class PasswordHasher;
@@ -34,6 +35,11 @@ public:
     // Stops accepting, lets sessions finish in-flight writes, closes them with
     // 1001 and closes the store. Emits stopped() when done.
     void shutdown();
+    // Reads the TLS certificate and key files again. If they load, connections accepted
+    // from now on get them and open ones keep theirs; if not, the previous ones stay and
+    // the error is logged. Counted in parley_tls_reloads_total. Without TLS, logs that
+    // there is nothing to reload.
+    void reloadTls();
     quint16 port() const;
 
 Q_SIGNALS:
@@ -48,6 +54,8 @@ private:
 
     ServerConfig m_config;
     std::unique_ptr<Metrics> m_metrics;
+    Counter *m_tlsReloadsOk = nullptr;
+    Counter *m_tlsReloadsFailed = nullptr;
     std::unique_ptr<Store> m_store;
     std::unique_ptr<Bus> m_bus;
     std::unique_ptr<PasswordHasher> m_hasher;

@@ -1,14 +1,13 @@
 #include "serverconfig.h"
 
 #include "redisurl.h"
+#include "tlsfiles.h"
 
 #include <QCommandLineParser>
 #include <QFile>
 #include <QFileInfo>
 #include <QHash>
 #include <QRegularExpression>
-#include <QSslCertificate>
-#include <QSslKey>
 #include <QThread>
 #include <QUrl>
 
@@ -26,6 +25,7 @@ struct Option
     QString valueName; // empty: a boolean switch
     QString description;
     bool repeatable = false;
+    bool flagOnly = false; // a command-line switch only: no environment variable, no key
 };
 
 const QList<Option> &options()
@@ -62,6 +62,13 @@ const QList<Option> &options()
             true},
         {u"config"_s, u"FILE"_s,
             u"Read settings from FILE: lines of `key = value`, keys as the flags."_s},
+        {u"check-config"_s, {},
+            u"Check the whole configuration without serving (TLS files, data dir, DynamoDB "
+            "settings, Redis URL; nothing is opened, bound or connected to), print a summary "
+            "and exit: 0 if it is usable, 2 if not."_s,
+            false, true},
+        {u"log-format"_s, u"text|json"_s,
+            u"Log lines on stderr: text (default) or json, one JSON object per line."_s},
         {u"threads"_s, u"N"_s, u"Socket event-loop threads (default: one per core)."_s},
         {u"token-ttl-days"_s, u"DAYS"_s, u"Lifetime of session tokens (default 30)."_s},
         {u"min-password-length"_s, u"N"_s,
@@ -122,8 +129,8 @@ std::optional<QString> readConfigFile(const QString &path, QHash<QString, QStrin
         const qsizetype eq = line.indexOf(u'=');
         const QString key = (eq < 0 ? line : line.left(eq)).trimmed();
         const QString value = eq < 0 ? u"true"_s : line.mid(eq + 1).trimmed();
-        const bool known = std::any_of(
-            options().begin(), options().end(), [&](const Option &o) { return o.name == key; });
+        const bool known = std::any_of(options().begin(), options().end(),
+            [&](const Option &o) { return o.name == key && !o.flagOnly; });
         if (!known || key == u"config"_s)
             return u"%1:%2: unknown setting '%3'"_s.arg(path).arg(lineNo).arg(key);
         (*values)[key].append(value);
@@ -149,7 +156,8 @@ QString serverHelpText()
         if (!o.valueName.isEmpty())
             flag += u' ' + o.valueName;
         text += flag.leftJustified(32) + u' ' + o.description + u"\n"_s;
-        text += QString(34, u' ') + u"env: "_s + envName(o.name) + u"\n"_s;
+        if (!o.flagOnly)
+            text += QString(34, u' ') + u"env: "_s + envName(o.name) + u"\n"_s;
     }
     text += u"  -h, --help                       Show this help.\n\n"
             "Flags win over environment variables, which win over the config file.\n"_s;
@@ -203,7 +211,7 @@ ConfigParse parseServerConfig(const QStringList &arguments, const QStringList &e
         }
     }
     for (const Option &o : options()) {
-        const auto it = env.constFind(envName(o.name));
+        const auto it = o.flagOnly ? env.constEnd() : env.constFind(envName(o.name));
         if (it != env.constEnd() && !it->isEmpty())
             values[o.name] = o.repeatable ? it->split(u',', Qt::SkipEmptyParts) : QStringList {*it};
         if (parser.isSet(o.name))
@@ -261,6 +269,14 @@ ConfigParse parseServerConfig(const QStringList &arguments, const QStringList &e
     config.allowPlaintext
         = values.contains(u"allow-plaintext"_s) && isTrue(last(u"allow-plaintext"_s));
     config.allowedOrigins = values.value(u"allowed-origin"_s);
+    config.checkOnly = values.contains(u"check-config"_s);
+    if (values.contains(u"log-format"_s)) {
+        const auto format = process::parseLogFormat(last(u"log-format"_s));
+        if (!format)
+            return fail(
+                u"--log-format expects text or json, not '%1'"_s.arg(last(u"log-format"_s)));
+        config.logFormat = *format;
+    }
 
     const bool numbersOk = number(u"threads"_s, 0, 256, &config.workerThreads)
         && number(u"token-ttl-days"_s, 1, 3650, &config.tokenTtlDays)
@@ -288,18 +304,9 @@ std::optional<QString> validateServerConfig(const ServerConfig &config)
     if (config.tlsCertFile.isEmpty() != config.tlsKeyFile.isEmpty())
         return u"--tls-cert and --tls-key go together"_s;
     if (config.useTls()) {
-        QFile cert(config.tlsCertFile);
-        if (!cert.open(QIODevice::ReadOnly))
-            return u"cannot read certificate %1: %2"_s.arg(config.tlsCertFile, cert.errorString());
-        if (QSslCertificate::fromDevice(&cert, QSsl::Pem).isEmpty())
-            return u"%1 holds no PEM certificate"_s.arg(config.tlsCertFile);
-        QFile key(config.tlsKeyFile);
-        if (!key.open(QIODevice::ReadOnly))
-            return u"cannot read private key %1: %2"_s.arg(config.tlsKeyFile, key.errorString());
-        const QByteArray pem = key.readAll();
-        if (QSslKey(pem, QSsl::Rsa).isNull() && QSslKey(pem, QSsl::Ec).isNull()
-            && QSslKey(pem, QSsl::Opaque).isNull())
-            return u"%1 holds no usable PEM private key (RSA or EC)"_s.arg(config.tlsKeyFile);
+        QString error;
+        if (!loadTlsFiles(config.tlsCertFile, config.tlsKeyFile, &error))
+            return error;
     } else if (!config.listenAddress.isLoopback() && !config.allowPlaintext) {
         return u"refusing plaintext ws:// on %1: give --tls-cert/--tls-key, or --allow-plaintext "
                "if a TLS proxy sits in front"_s.arg(config.listenAddress.toString());

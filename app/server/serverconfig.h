@@ -3,6 +3,8 @@
 // precedence (flags win).
 #pragma once
 
+#include "logformat.h"
+
 #include <QHostAddress>
 #include <QString>
 #include <QStringList>
@@ -32,6 +34,8 @@ struct ServerConfig
     bool allowPlaintext = false;
     QStringList allowedOrigins; // empty: any Origin (native clients send none)
     QString configFile;
+    process::LogFormat logFormat = process::LogFormat::Text;
+    bool checkOnly = false; // --check-config: check, print a summary, exit
 
     int workerThreads = 0; // 0: one per core
     int tokenTtlDays = 30;
@@ -58,7 +62,8 @@ struct ConfigParse
 // QProcessEnvironment::systemEnvironment().toStringList()).
 ConfigParse parseServerConfig(const QStringList &arguments, const QStringList &environment);
 QString serverHelpText();
-// Checks what can be checked before binding: TLS files readable, plaintext rules.
+// Checks what every start checks before opening anything: the TLS files load and belong
+// together, the plaintext rules, the syntax of URLs, names and origins.
 std::optional<QString> validateServerConfig(const ServerConfig &config);
 
 } // namespace parley::server

@@ -1,5 +1,7 @@
 #include "servermain.h"
 
+#include "configcheck.h"
+#include "logformat.h"
 #include "logging.h"
 #include "passwordhasher.h"
 #include "processcontrol.h"
@@ -7,6 +9,7 @@
 #include "serverconfig.h"
 
 #include <QCoreApplication>
+#include <QDir>
 #include <QProcessEnvironment>
 
 #include <cstdio>
@@ -25,6 +28,26 @@ void printLine(FILE *stream, const QString &text)
     std::fflush(stream);
 }
 
+// `parley server --check-config`: the summary on stdout and 0, or the errors on stderr
+// and 2.
+int checkConfig(const ServerConfig &config, bool sodiumOk)
+{
+    ConfigCheck check
+        = checkServerConfig(config, QProcessEnvironment::systemEnvironment(), QDir::homePath());
+    if (!sodiumOk)
+        check.errors += u"libsodium failed to initialise"_s;
+    if (!check.errors.isEmpty()) {
+        for (const QString &error : std::as_const(check.errors))
+            printLine(stderr, u"parley server: "_s + error);
+        return 2;
+    }
+    QString text = u"configuration OK\n"_s;
+    for (const QString &line : std::as_const(check.summary))
+        text += u"  "_s + line + u'\n';
+    printLine(stdout, text);
+    return 0;
+}
+
 } // namespace
 
 int runServer(int argc, char **argv, const QStringList &arguments)
@@ -40,24 +63,41 @@ int runServer(int argc, char **argv, const QStringList &arguments)
         return parsed.exitCode;
     }
     const ServerConfig &config = *parsed.config;
+    process::installLogFormat(config.logFormat, config.nodeId);
 
-    if (qEnvironmentVariableIsEmpty("QT_MESSAGE_PATTERN"))
-        qSetMessagePattern(u"%{time yyyy-MM-ddThh:mm:ss.zzz} %{type} %{category}: %{message}"_s);
+    const bool sodiumOk = PasswordHasher::initialize();
+    if (config.checkOnly)
+        return checkConfig(config, sodiumOk);
 
-    if (!PasswordHasher::initialize()) {
-        printLine(stderr, u"parley server: libsodium failed to initialise"_s);
+    // After the configuration, failures are log events: one JSON line with --log-format
+    // json, the plain "parley server: ..." line otherwise.
+    auto fail = [&config](const QString &error) {
+        if (config.logFormat == process::LogFormat::Json)
+            qCCritical(lcServer).noquote() << error;
+        else
+            printLine(stderr, u"parley server: "_s + error);
         return 1;
-    }
+    };
+    if (!sodiumOk)
+        return fail(u"libsodium failed to initialise"_s);
 
     // Every connection is a descriptor: take the hard limit, not the 1024 default.
     process::raiseFileLimit();
 
     Server server(config);
     QString error;
-    if (!server.start(&error)) {
-        printLine(stderr, u"parley server: "_s + error);
-        return 1;
-    }
+    if (!server.start(&error))
+        return fail(error);
+    // Signals before the "listening" line: whoever waits for it may signal at once.
+    // SIGTERM/SIGINT drain and stop the server, SIGHUP reloads the TLS certificate.
+    if (!process::handleTermination(
+            &server, [&server] { server.shutdown(); }, &error)
+        || !process::handleReload(
+            &server, [&server] { server.reloadTls(); }, &error))
+        return fail(error);
+    QObject::connect(
+        &server, &Server::stopped, &app, &QCoreApplication::quit, Qt::QueuedConnection);
+
     const QString scheme = config.useTls() ? u"wss"_s : u"ws"_s;
     const QString host = config.listenAddress.protocol() == QAbstractSocket::IPv6Protocol
         ? u"[%1]"_s.arg(config.listenAddress.toString())
@@ -70,15 +110,6 @@ int runServer(int argc, char **argv, const QStringList &arguments)
                 config.store == StoreBackend::DynamoDb
                     ? u"DynamoDB tables %1*"_s.arg(config.dynamodbTablePrefix)
                     : u"data in %1"_s.arg(config.dataDir)));
-
-    // SIGTERM/SIGINT drain and stop the server on the event loop.
-    if (!process::handleTermination(
-            &server, [&server] { server.shutdown(); }, &error)) {
-        printLine(stderr, u"parley server: "_s + error);
-        return 1;
-    }
-    QObject::connect(
-        &server, &Server::stopped, &app, &QCoreApplication::quit, Qt::QueuedConnection);
     return app.exec();
 }
 

@@ -73,6 +73,12 @@ void Worker::drainLater()
         Qt::QueuedConnection);
 }
 
+void Worker::setTlsConfigurationLater(const QSslConfiguration &tls)
+{
+    QMetaObject::invokeMethod(
+        this, [this, tls] { m_tls = tls; }, Qt::QueuedConnection);
+}
+
 void Worker::abortAllBlocking()
 {
     QMetaObject::invokeMethod(

@@ -44,6 +44,8 @@ public:
     // Thread-safe: close every session with 1001 once its in-flight work is
     // answered; emits drained() when none is left.
     void drainLater();
+    // Thread-safe: sockets accepted after this use `tls` (a TLS reload); open ones keep theirs.
+    void setTlsConfigurationLater(const QSslConfiguration &tls);
     // Blocking: closes every session now (server stop after the drain timeout).
     void abortAllBlocking();
     int sessionCount() const { return m_sessionCount.load(); }

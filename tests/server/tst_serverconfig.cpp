@@ -1,4 +1,5 @@
 // Command line, environment and config file of `parley server`, and their precedence.
+#include "configcheck.h"
 #include "serverconfig.h"
 
 #include <QTemporaryDir>
@@ -161,6 +162,10 @@ private Q_SLOTS:
             u"--redis"_s, u"http://h:6379"_s} << u"--redis expects redis://"_s;
         QTest::newRow("redis bad db") << QStringList {u"--data-dir"_s, u"d"_s, u"--redis"_s,
             u"redis://:pw@h/x"_s} << u"database number"_s;
+        QTest::newRow("unknown log format") << QStringList {u"--data-dir"_s, u"d"_s,
+            u"--log-format"_s, u"logfmt"_s} << u"--log-format expects text or json"_s;
+        QTest::newRow("check-config takes no value")
+            << QStringList {u"--data-dir"_s, u"d"_s, u"--check-config=yes"_s} << u"check-config"_s;
         QTest::newRow("node id unusable with redis") << QStringList {u"--data-dir"_s, u"d"_s,
             u"--redis"_s, u"redis://h"_s, u"--node-id"_s, u"node one"_s}
                                                      << u"--node-id may hold only"_s;
@@ -234,6 +239,155 @@ private Q_SLOTS:
             p.output.contains(u"colour"_s) && p.output.contains(u":2"_s), qPrintable(p.output));
     }
 
+    void checkConfigAndLogFormat_data()
+    {
+        QTest::addColumn<QStringList>("args");
+        QTest::addColumn<QStringList>("env");
+        QTest::addColumn<QString>("configFile"); // contents; empty: none
+        QTest::addColumn<bool>("checkOnly");
+        QTest::addColumn<bool>("json");
+        QTest::newRow("defaults") << QStringList {} << QStringList {} << QString() << false
+                                  << false;
+        QTest::newRow("flags") << QStringList {u"--check-config"_s, u"--log-format"_s, u"json"_s}
+                               << QStringList {} << QString() << true << true;
+        QTest::newRow("log format from env, any case")
+            << QStringList {} << QStringList {u"PARLEY_LOG_FORMAT=JSON"_s} << QString() << false
+            << true;
+        QTest::newRow("log format from the file")
+            << QStringList {u"--check-config"_s} << QStringList {} << u"log-format = json\n"_s
+            << true << true;
+        QTest::newRow("flag beats env")
+            << QStringList {u"--log-format"_s, u"text"_s}
+            << QStringList {u"PARLEY_LOG_FORMAT=json"_s} << QString() << false << false;
+        // --check-config is a command, not a setting: no environment variable turns it on.
+        QTest::newRow("no env for check-config")
+            << QStringList {} << QStringList {u"PARLEY_CHECK_CONFIG=1"_s} << QString() << false
+            << false;
+    }
+
+    void checkConfigAndLogFormat()
+    {
+        QFETCH(QStringList, args);
+        QFETCH(QStringList, env);
+        QFETCH(QString, configFile);
+        QTemporaryDir dir;
+        if (!configFile.isEmpty()) {
+            QFile f(dir.filePath(u"parley.conf"_s));
+            QVERIFY(f.open(QIODevice::WriteOnly));
+            f.write(configFile.toUtf8());
+            f.close();
+            args += {u"--config"_s, f.fileName()};
+        }
+        const ConfigParse p = parseServerConfig(QStringList {u"--data-dir"_s, u"d"_s} + args, env);
+        QVERIFY2(p.config, qPrintable(p.output));
+        QTEST(p.config->checkOnly, "checkOnly");
+        QTEST(p.config->logFormat == parley::process::LogFormat::Json, "json");
+    }
+
+    void checkConfigIsNotAFileKey()
+    {
+        QTemporaryDir dir;
+        QFile f(dir.filePath(u"parley.conf"_s));
+        QVERIFY(f.open(QIODevice::WriteOnly));
+        f.write("data-dir = d\ncheck-config\n");
+        f.close();
+        const ConfigParse p = parseServerConfig({u"--config"_s, f.fileName()}, {});
+        QVERIFY(!p.config);
+        QCOMPARE(p.exitCode, 2);
+        QVERIFY2(p.output.contains(u":2: unknown setting 'check-config'"_s), qPrintable(p.output));
+    }
+
+    void dataDir()
+    {
+        QTemporaryDir dir;
+        QVERIFY(dataDirProblem(dir.path()).isEmpty()); // exists, writable
+        QVERIFY(dataDirProblem(dir.filePath(u"new/deeper"_s)).isEmpty()); // can be created
+        QVERIFY2(!QFileInfo::exists(dir.filePath(u"new"_s)), "checking creates nothing");
+        QCOMPARE(QDir(dir.path()).entryList(QDir::AllEntries | QDir::NoDotAndDotDot | QDir::Hidden),
+            QStringList());
+
+        QFile file(dir.filePath(u"file"_s));
+        QVERIFY(file.open(QIODevice::WriteOnly));
+        file.close();
+        QString problem = dataDirProblem(file.fileName());
+        QVERIFY2(problem.contains(u"is not a directory"_s), qPrintable(problem));
+        problem = dataDirProblem(dir.filePath(u"file/sub"_s));
+        QVERIFY2(problem.contains(u"cannot be created"_s), qPrintable(problem));
+    }
+
+    void dataDirReadOnly()
+    {
+        QTemporaryDir dir;
+        // Read-only for us: permissions stop everyone but root, who writes anyway.
+        const QString readOnly = dir.filePath(u"readonly"_s);
+        QVERIFY(QDir().mkdir(readOnly));
+        QVERIFY(QFile::setPermissions(readOnly, QFile::ReadOwner | QFile::ExeOwner));
+        QFile probe(readOnly + u"/probe"_s);
+        if (probe.open(QIODevice::WriteOnly)) {
+            probe.remove();
+            QSKIP("running as root: permissions do not stop writing");
+        }
+        QString problem = dataDirProblem(readOnly);
+        QVERIFY2(problem.contains(u"is not writable"_s), qPrintable(problem));
+        problem = dataDirProblem(readOnly + u"/sub"_s);
+        QVERIFY2(problem.contains(u"cannot be created in "_s + readOnly), qPrintable(problem));
+    }
+
+    void checkSummaryHasNoSecrets()
+    {
+        QTemporaryDir dir;
+        const ConfigParse p = parseServerConfig(
+            {u"--data-dir"_s, dir.path(), u"--redis"_s, u"redis://app:hunter2@127.0.0.1:6379/3"_s,
+                u"--node-id"_s, u"n1"_s, u"--check-config"_s},
+            {});
+        QVERIFY2(p.config, qPrintable(p.output));
+        const ConfigCheck check = checkServerConfig(*p.config, QProcessEnvironment(), dir.path());
+        QVERIFY2(check.errors.isEmpty(), qPrintable(check.errors.join(u'\n')));
+        const QString summary = check.summary.join(u'\n');
+        QVERIFY2(summary.contains(u"redis://app:***@127.0.0.1:6379/3"_s), qPrintable(summary));
+        QVERIFY2(summary.contains(u"store: sqlite in "_s + dir.path()), qPrintable(summary));
+        QVERIFY2(summary.contains(u"tls: off"_s), qPrintable(summary));
+        QVERIFY(!summary.contains(u"hunter2"_s));
+    }
+
+    void checkDynamoDbSettings_data()
+    {
+        QTest::addColumn<QStringList>("env");
+        QTest::addColumn<QString>("needle"); // in the summary, or in the error if `ok` is false
+        QTest::addColumn<bool>("ok");
+        QTest::newRow("environment")
+            << QStringList {u"AWS_REGION=eu-west-1"_s, u"AWS_ACCESS_KEY_ID=AKIDEXAMPLE"_s,
+                   u"AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMIsecret"_s}
+            << u"region eu-west-1, tables parley_*, credentials from environment"_s << true;
+        QTest::newRow("no region") << QStringList {u"AWS_ACCESS_KEY_ID=AKIDEXAMPLE"_s,
+            u"AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMIsecret"_s}
+                                   << u"no AWS region"_s << false;
+        QTest::newRow("no credentials")
+            << QStringList {u"AWS_REGION=eu-west-1"_s} << u"no AWS credentials"_s << false;
+        QTest::newRow("half the credentials")
+            << QStringList {u"AWS_REGION=eu-west-1"_s, u"AWS_ACCESS_KEY_ID=AKIDEXAMPLE"_s}
+            << u"set both or neither"_s << false;
+    }
+
+    void checkDynamoDbSettings()
+    {
+        QFETCH(QStringList, env);
+        QFETCH(QString, needle);
+        QFETCH(bool, ok);
+        QTemporaryDir home; // no ~/.aws
+        QProcessEnvironment environment;
+        for (const QString &entry : std::as_const(env))
+            environment.insert(entry.section(u'=', 0, 0), entry.section(u'=', 1));
+        const ConfigParse p = parseServerConfig({u"--store"_s, u"dynamodb"_s}, {});
+        QVERIFY2(p.config, qPrintable(p.output));
+        const ConfigCheck check = checkServerConfig(*p.config, environment, home.path());
+        const QString text = (ok ? check.summary : check.errors).join(u'\n');
+        QCOMPARE(check.errors.isEmpty(), ok);
+        QVERIFY2(text.contains(needle), qPrintable(text));
+        const QString everything = (check.summary + check.errors).join(u'\n');
+        QVERIFY(!everything.contains(u"wJalrXUtnFEMIsecret"_s));
+    }
+
     void help()
     {
         const ConfigParse p = parseServerConfig({u"--help"_s}, {});
@@ -242,8 +396,10 @@ private Q_SLOTS:
         QVERIFY(p.output.contains(u"--listen"_s));
         QVERIFY(p.output.contains(u"PARLEY_DATA_DIR"_s));
         for (const QString &flag : {u"--store"_s, u"--dynamodb-endpoint"_s,
-                 u"--dynamodb-table-prefix"_s, u"--create-tables"_s, u"PARLEY_STORE"_s})
+                 u"--dynamodb-table-prefix"_s, u"--create-tables"_s, u"PARLEY_STORE"_s,
+                 u"--check-config"_s, u"--log-format text|json"_s, u"PARLEY_LOG_FORMAT"_s})
             QVERIFY2(p.output.contains(flag), qPrintable(flag));
+        QVERIFY(!p.output.contains(u"PARLEY_CHECK_CONFIG"_s));
     }
 };
 

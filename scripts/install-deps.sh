@@ -3,7 +3,8 @@
 # whatever is already there. Safe to run again. Uses sudo when not root.
 #   --test   also what the test suite needs: Node.js and npm (they run dynalite, the
 #            local DynamoDB), python3-botocore (cross-checks the SigV4 signer) and
-#            redis-server (the bus between server nodes).
+#            redis-server (the bus between server nodes); dpkg-dev, desktop-file-utils
+#            and appstream (the packaging tests build the .deb and validate its files).
 #   --screenshots  also Xvfb, to render the desktop client's screenshots headless.
 set -euo pipefail
 
@@ -15,7 +16,7 @@ packages=(
     libsodium-dev libsqlite3-dev libssl-dev
     openssl ca-certificates
 )
-test_packages=(python3-botocore redis-server)
+test_packages=(python3-botocore redis-server dpkg-dev desktop-file-utils appstream)
 screenshot_packages=(xvfb xauth)
 
 with_tests=0

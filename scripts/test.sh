@@ -17,5 +17,11 @@ if [[ ! -f "$stamp" || "$(cat "$stamp")" != "$lock_hash" ]]; then
     echo "$lock_hash" >"$stamp"
 fi
 
+# The headless server package (PARLEY_GUI=OFF) is built and tested from its own tree.
+(cd "$root" && cmake --preset headless -DPARLEY_BUILD_TESTS=OFF -DPARLEY_BUILD_BENCHMARKS=OFF \
+    >/dev/null)
+cmake --build "$root/build/headless" --target parley -j "$(nproc)"
+cmake --preset default -DPARLEY_HEADLESS_BUILD_DIR="$root/build/headless" >/dev/null
+
 cd "$root"
 ctest --preset default

@@ -1,5 +1,5 @@
-// The application's icon, drawn rather than shipped as an image so it is sharp at every
-// size and device pixel ratio.
+// The application's icon (resources/icons): every PNG size built in, so it is sharp at
+// each size and device pixel ratio.
 #pragma once
 
 #include <QIcon>

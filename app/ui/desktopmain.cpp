@@ -5,6 +5,7 @@
 #include "credentialstore.h"
 #include "logging.h"
 #include "profile.h"
+#include "singleinstance.h"
 
 #include <QApplication>
 #include <QCommandLineParser>
@@ -13,6 +14,7 @@
 #include <QLockFile>
 #include <QMessageBox>
 #include <QTranslator>
+#include <QWidget>
 
 #include <cstdio>
 
@@ -33,6 +35,27 @@ void installTranslations(QApplication &app)
     if (qt->load(
             QLocale(), u"qtbase"_s, u"_"_s, QLibraryInfo::path(QLibraryInfo::TranslationsPath)))
         QApplication::installTranslator(qt);
+}
+
+// Brings the client to the front: the dialog the user is in (sign-in, settings) or
+// the main window, restored if minimised.
+void raiseWindows()
+{
+    QWidget *target = QApplication::activeModalWidget();
+    if (!target) {
+        for (QWidget *w : QApplication::topLevelWidgets()) {
+            if (w->isWindow() && !w->isHidden() && w->windowType() == Qt::Window) {
+                target = w;
+                break;
+            }
+        }
+    }
+    if (!target)
+        return;
+    if (target->isMinimized())
+        target->showNormal();
+    target->raise();
+    target->activateWindow();
 }
 
 } // namespace
@@ -100,12 +123,24 @@ int runDesktop(int argc, char **argv)
     QLockFile lock(profile.dataDir + u"/parley.lock"_s);
     lock.setStaleLockTime(0);
     if (!lock.tryLock(0)) {
+        // A second launch: bring the running client's window to the front instead.
+        if (SingleInstance::activateRunning(profile.dataDir)) {
+            std::printf("parley: already running%s; brought its window to the front\n",
+                name.isEmpty() ? "" : qPrintable(u" with profile "_s + name));
+            return 0;
+        }
         QMessageBox::information(nullptr, QApplication::tr("Parley"),
             name.isEmpty()
                 ? QApplication::tr("Parley is already running.")
                 : QApplication::tr("Parley is already running with the profile “%1”.").arg(name));
         return 1;
     }
+
+    SingleInstance instance(profile.dataDir);
+    QString listenError;
+    if (!instance.listen(&listenError))
+        qCWarning(lcUi) << "a second launch will not find this one:" << listenError;
+    QObject::connect(&instance, &SingleInstance::activationRequested, &app, &raiseWindows);
 
     client::KeychainCredentialStore keychain(profile.keychainService);
     AccountSession session(profile, &keychain);

@@ -3,6 +3,7 @@
 // sign-in dialog's address rules, the bubble size cache, and search: a window of history
 // in the message model, the hit list (its rows, extension by server pages, emphasised
 // words) and its status line. Every model runs under QAbstractItemModelTester.
+#include "appicon.h"
 #include "composer.h"
 #include "conversationlistmodel.h"
 #include "messagedelegate.h"
@@ -77,6 +78,21 @@ class TestUiModels : public QObject
     Q_OBJECT
 
 private Q_SLOTS:
+    void appIconHasEverySize()
+    {
+        // The PNGs rendered from resources/icons/parley.svg are built in.
+        const QIcon icon = parley::ui::appIcon();
+        QVERIFY(!icon.isNull());
+        for (const int size : {16, 32, 48, 256}) {
+            const QPixmap pixmap = icon.pixmap(size, size);
+            QCOMPARE(pixmap.size(), QSize(size, size));
+            // The bubble's blue at its centre-left, the transparent corner.
+            const QImage image = pixmap.toImage();
+            QCOMPARE(image.pixelColor(size / 8, size / 2).blue() > 150, true);
+            QCOMPARE(image.pixelColor(0, size - 1).alpha(), 0);
+        }
+    }
+
     void messagesInOrder_data();
     void messagesInOrder();
     void ackMovesPendingIntoPlace();

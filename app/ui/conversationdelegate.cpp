@@ -21,6 +21,41 @@ QColor avatarColor(const QString &name)
     return QColor::fromHsl(hue, 140, 110);
 }
 
+void paintRowBackground(QPainter *painter, const QStyleOptionViewItem &option)
+{
+    // The style's selection and hover, so it matches the platform.
+    QStyleOptionViewItem background = option;
+    background.text.clear();
+    background.icon = {};
+    const QWidget *widget = option.widget;
+    QStyle *style = widget ? widget->style() : QApplication::style();
+    style->drawPrimitive(QStyle::PE_PanelItemViewItem, &background, painter, widget);
+}
+
+QRect paintAvatar(QPainter *painter, const QStyleOptionViewItem &option, const QString &name)
+{
+    const int line = option.fontMetrics.height();
+    const int avatar = line * 2;
+    const QRect rect(option.rect.left() + line / 2,
+        option.rect.top() + (option.rect.height() - avatar) / 2, avatar, avatar);
+    painter->save();
+    painter->setRenderHint(QPainter::Antialiasing);
+    // A thin ring keeps the avatar apart from a selection of a similar colour.
+    const bool selected = option.state & QStyle::State_Selected;
+    painter->setPen(
+        selected ? QPen(option.palette.color(QPalette::HighlightedText), 1.5) : QPen(Qt::NoPen));
+    painter->setBrush(avatarColor(name));
+    painter->drawEllipse(rect);
+    QFont initialFont = option.font;
+    initialFont.setBold(true);
+    initialFont.setPointSizeF(option.font.pointSizeF() * 1.2);
+    painter->setFont(initialFont);
+    painter->setPen(Qt::white);
+    painter->drawText(rect, Qt::AlignCenter, name.left(1).toUpper());
+    painter->restore();
+    return rect;
+}
+
 QString clockText(const QTime &time)
 {
     // Some locales' short format (C, for one) still has seconds.
@@ -60,28 +95,9 @@ void ConversationDelegate::paint(
     painter->save();
     painter->setRenderHint(QPainter::Antialiasing);
 
-    // Background: the style's selection and hover, so it matches the platform.
-    QStyleOptionViewItem background = option;
-    background.text.clear();
-    background.icon = {};
-    const QWidget *widget = option.widget;
-    QStyle *style = widget ? widget->style() : QApplication::style();
-    style->drawPrimitive(QStyle::PE_PanelItemViewItem, &background, painter, widget);
-
+    paintRowBackground(painter, option);
     const QString peer = index.data(ConversationListModel::PeerRole).toString();
-    const int avatar = line * 2;
-    const QRect avatarRect(option.rect.left() + pad,
-        option.rect.top() + (option.rect.height() - avatar) / 2, avatar, avatar);
-    // A thin ring keeps the avatar apart from a selection of a similar colour.
-    painter->setPen(selected ? QPen(pal.color(QPalette::HighlightedText), 1.5) : QPen(Qt::NoPen));
-    painter->setBrush(avatarColor(peer));
-    painter->drawEllipse(avatarRect);
-    QFont initialFont = option.font;
-    initialFont.setBold(true);
-    initialFont.setPointSizeF(option.font.pointSizeF() * 1.2);
-    painter->setFont(initialFont);
-    painter->setPen(Qt::white);
-    painter->drawText(avatarRect, Qt::AlignCenter, peer.left(1).toUpper());
+    const QRect avatarRect = paintAvatar(painter, option, peer);
 
     // Presence: a green dot when online, a hollow one when not.
     const int dot = std::max(8, line / 2);

@@ -20,6 +20,11 @@ public:
 
 // A colour of its own for each name (avatars), readable with white initials.
 QColor avatarColor(const QString &name);
+// What the conversation list and the search hits share: the style's own row background
+// (selection, hover), and a round avatar with the name's initial, two lines high, at the
+// row's left edge; returns where the avatar went.
+void paintRowBackground(QPainter *painter, const QStyleOptionViewItem &option);
+QRect paintAvatar(QPainter *painter, const QStyleOptionViewItem &option, const QString &name);
 // The time of day in the user's locale, without seconds ("14:05", "2:05 PM").
 QString clockText(const QTime &time);
 // "14:05" today, "Yesterday", a weekday within a week, else a short date.

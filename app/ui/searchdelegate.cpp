@@ -82,26 +82,9 @@ void SearchDelegate::paint(
     painter->save();
     painter->setRenderHint(QPainter::Antialiasing);
 
-    QStyleOptionViewItem background = option;
-    background.text.clear();
-    background.icon = {};
-    const QWidget *widget = option.widget;
-    QStyle *style = widget ? widget->style() : QApplication::style();
-    style->drawPrimitive(QStyle::PE_PanelItemViewItem, &background, painter, widget);
-
+    paintRowBackground(painter, option);
     const QString peer = index.data(SearchResultModel::PeerRole).toString();
-    const int avatar = line * 2;
-    const QRect avatarRect(option.rect.left() + pad,
-        option.rect.top() + (option.rect.height() - avatar) / 2, avatar, avatar);
-    painter->setPen(selected ? QPen(pal.color(QPalette::HighlightedText), 1.5) : QPen(Qt::NoPen));
-    painter->setBrush(avatarColor(peer));
-    painter->drawEllipse(avatarRect);
-    QFont initialFont = option.font;
-    initialFont.setBold(true);
-    initialFont.setPointSizeF(option.font.pointSizeF() * 1.2);
-    painter->setFont(initialFont);
-    painter->setPen(Qt::white);
-    painter->drawText(avatarRect, Qt::AlignCenter, peer.left(1).toUpper());
+    const QRect avatarRect = paintAvatar(painter, option, peer);
 
     const QColor ink = pal.color(selected ? QPalette::HighlightedText : QPalette::Text);
     QColor faint = ink;

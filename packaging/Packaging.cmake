@@ -46,6 +46,16 @@ elseif(WIN32 OR APPLE)
         NO_UNSUPPORTED_PLATFORM_ERROR)
     install(SCRIPT ${parley_deploy_script})
 endif()
+if(WIN32)
+    # windeployqt copies only Qt: libsodium, OpenSSL's libcrypto and qtkeychain come from
+    # the DLLs parley.exe imports (the set app/CMakeLists.txt names), found on PATH (the
+    # workflow puts vcpkg's bin there).
+    install(RUNTIME_DEPENDENCY_SET parley_runtime_dlls
+        PRE_EXCLUDE_REGEXES "api-ms-.*" "ext-ms-.*"
+        POST_EXCLUDE_REGEXES ".*[Ss]ystem32/.*" ".*Qt6.*"
+        DIRECTORIES $ENV{PATH}
+        RUNTIME DESTINATION bin)
+endif()
 
 set(CPACK_PACKAGE_VENDOR "The Parley developers")
 set(CPACK_PACKAGE_CONTACT "The Parley developers <parley@parley.invalid>")
@@ -79,7 +89,9 @@ else()
     set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
     # Loaded at run time, so invisible to dpkg-shlibdeps: the SQLite driver plugin, and
     # the TLS backend plugin for wss://.
-    set(CPACK_DEBIAN_PACKAGE_DEPENDS "libqt6sql6-sqlite, libqt6network6")
+    # adduser: the postinst creates the parley user with it where there is no
+    # systemd-sysusers (containers).
+    set(CPACK_DEBIAN_PACKAGE_DEPENDS "libqt6sql6-sqlite, libqt6network6, adduser | systemd")
     set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "ca-certificates")
     set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA
         ${PARLEY_PACKAGING_DIR}/linux/postinst ${PARLEY_PACKAGING_DIR}/linux/conffiles)

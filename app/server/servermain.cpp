@@ -86,14 +86,17 @@ int runServer(int argc, char **argv, const QStringList &arguments)
 
     Server server(config);
     QString error;
-    if (!server.start(&error))
-        return fail(error);
-    // Signals before the "listening" line: whoever waits for it may signal at once.
-    // SIGTERM/SIGINT drain and stop the server, SIGHUP reloads the TLS certificate.
+    // Signals before start(): opening the store can take minutes (a schema upgrade builds
+    // the search index), and a SIGHUP's default action would kill the process midway (a
+    // certbot hook reloading during an upgrade). The handlers only queue work for the
+    // event loop, which runs once the server has started. SIGTERM/SIGINT drain and stop
+    // the server, SIGHUP reloads the TLS certificate.
     if (!process::handleTermination(
             &server, [&server] { server.shutdown(); }, &error)
         || !process::handleReload(
             &server, [&server] { server.reloadTls(); }, &error))
+        return fail(error);
+    if (!server.start(&error))
         return fail(error);
     QObject::connect(
         &server, &Server::stopped, &app, &QCoreApplication::quit, Qt::QueuedConnection);

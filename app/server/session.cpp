@@ -751,7 +751,7 @@ void Session::handleSearch(const SearchRequest &frame, quint64 slot)
         }
     }
     if (frame.from)
-        query.from = frame.from->toLower();
+        query.from = normalizeUserName(*frame.from); // as user names are everywhere else
     if (!m_searchBucket.take(nowMs())) {
         m_service->frameRejected(ErrorCode::RateLimited);
         fillError(slot, frame.rid, ErrorCode::RateLimited, u"too many searches; slow down"_s,

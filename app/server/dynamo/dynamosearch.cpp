@@ -61,8 +61,10 @@ QString positionOf(qint64 ts, const QString &conv, qint64 seq)
         .arg(seq, 12, 10, QChar(u'0'));
 }
 
-// Binds a position to the user and the query, so a cursor of another search (or one
-// made up) is refused instead of silently answering something else.
+// Binds a position to the user and the query, so a cursor of another search, another
+// user's, or a mangled one is refused instead of silently answering something else. It
+// is a checksum, not a secret: someone who computes it can start from any position, but
+// still only within their own partitions (the partition key starts with the user).
 QByteArray cursorCheck(const SearchQuery &query, const QString &position)
 {
     const QString bound = QStringList {query.user, query.words.join(u' '),

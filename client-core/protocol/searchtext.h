@@ -1,7 +1,8 @@
 // Search text rules shared by the server stores and client-core (PROTOCOL.md, Search):
-// a word is a run of Unicode letters and digits (combining marks stay inside their
-// word); matching ignores case and accents; each query word matches the words that
-// start with it; all query words are required.
+// a word is a run of Unicode letters and digits (the Latin accents of U+0300..U+0331
+// stay inside their word; other combining marks separate words, exactly as SQLite's
+// unicode61 tokenizer does); matching ignores case and accents; each query word matches
+// the words that start with it; all query words are required.
 //
 // SQLite's FTS5 (unicode61, remove_diacritics 2) applies the same rules on its own;
 // this module is what the stores without FTS5 (DynamoDB) index and match with, what

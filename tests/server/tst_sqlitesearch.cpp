@@ -99,6 +99,7 @@ private Q_SLOTS:
     void foreignCursorIsInvalid();
     void searchSeesWritesQueuedBeforeIt();
     void upgradeIndexesEarlierMessages();
+    void wordsSplitLikeFts5();
 
 private:
     std::unique_ptr<QTemporaryDir> m_dir;
@@ -145,15 +146,19 @@ void TestSqliteSearch::rules_data()
     QTest::newRow("fts5 keywords are words") << u"and OR not"_s << QStringList {};
     QTest::newRow("keyword as a word") << u"near"_s << QStringList {u"near the NEAR station"_s};
     QTest::newRow("greek") << u"καλη"_s << QStringList {u"Καλημέρα!"_s};
+    QTest::newRow("hindi") << u"हिंदी"_s << QStringList {u"नमस्ते, हिंदी में"_s};
+    QTest::newRow("hebrew with points") << u"שָׁלוֹם"_s << QStringList {u"שָׁלוֹם עולם"_s};
+    QTest::newRow("thai") << u"สวัสดี"_s << QStringList {u"สวัสดี ครับ"_s};
 }
 
 void TestSqliteSearch::rules()
 {
     QFETCH(QString, q);
     QFETCH(QStringList, expected);
-    for (const QString &body : {u"Lunch on Friday?"_s, u"un café crème"_s,
-             u"my re\u0301sume\u0301"_s, u"fried rice, friends"_s, u"flight AF-2026 at 7"_s,
-             u"near the NEAR station"_s, u"Καλημέρα!"_s, u"CAFÉ later"_s})
+    for (const QString &body :
+        {u"Lunch on Friday?"_s, u"un café crème"_s, u"my re\u0301sume\u0301"_s,
+            u"fried rice, friends"_s, u"flight AF-2026 at 7"_s, u"near the NEAR station"_s,
+            u"Καλημέρα!"_s, u"CAFÉ later"_s, u"नमस्ते, हिंदी में"_s, u"שָׁלוֹם עולם"_s, u"สวัสดี ครับ"_s})
         m_sync->send(u"alice"_s, u"bob"_s, body);
     QCOMPARE(m_sync->bodies(u"bob"_s, q), expected);
     QCOMPARE(m_sync->bodies(u"alice"_s, q), expected);
@@ -345,6 +350,45 @@ void TestSqliteSearch::upgradeIndexesEarlierMessages()
             qPrintable(check.lastError().text()));
     }
     QSqlDatabase::removeDatabase(u"tst-check"_s);
+}
+
+// The shared rules (protocol::search) must split words exactly where SQLite's unicode61
+// tokenizer does, or the DynamoDB store, snippets and the client's outbox matching would
+// disagree with FTS5: every combining mark of U+0300..U+036F and a sample of other
+// scripts' marks, between two letters, through this machine's SQLite.
+void TestSqliteSearch::wordsSplitLikeFts5()
+{
+    {
+        QSqlDatabase db = QSqlDatabase::addDatabase(u"QSQLITE"_s, u"fts5-words"_s);
+        db.setDatabaseName(u":memory:"_s);
+        QVERIFY(db.open());
+        QSqlQuery q(db);
+        QVERIFY2(q.exec(u"CREATE VIRTUAL TABLE t USING fts5(b, tokenize='unicode61 "
+                        u"remove_diacritics 2')"_s),
+            qPrintable(q.lastError().text()));
+        QVERIFY(q.exec(u"CREATE VIRTUAL TABLE v USING fts5vocab(t, 'row')"_s));
+        QList<char32_t> marks;
+        for (char32_t c = 0x300; c < 0x370; ++c)
+            marks.append(c);
+        marks.append({0x93F, 0x902, 0x940, 0x93C, 0x5B8, 0x5C1, 0xE31, 0xE35, 0x64E, 0x20D0});
+        for (const char32_t mark : std::as_const(marks)) {
+            const QString text = u"a"_s + QString::fromUcs4(&mark, 1) + u"b"_s;
+            QVERIFY(q.exec(u"DELETE FROM t"_s));
+            q.prepare(u"INSERT INTO t (b) VALUES (?)"_s);
+            q.addBindValue(text);
+            QVERIFY(q.exec());
+            QStringList fts5;
+            QVERIFY(q.exec(u"SELECT term FROM v ORDER BY term"_s));
+            while (q.next())
+                fts5.append(q.value(0).toString());
+            QStringList ours = parley::protocol::search::indexWords(text);
+            ours.sort();
+            QVERIFY2(ours == fts5,
+                qPrintable(u"U+%1: ours %2, FTS5 %3"_s.arg(quint32(mark), 4, 16, QChar(u'0'))
+                               .arg(ours.join(u','), fts5.join(u','))));
+        }
+    }
+    QSqlDatabase::removeDatabase(u"fts5-words"_s);
 }
 
 QTEST_GUILESS_MAIN(TestSqliteSearch)

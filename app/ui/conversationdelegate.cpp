@@ -56,6 +56,39 @@ QRect paintAvatar(QPainter *painter, const QStyleOptionViewItem &option, const Q
     return rect;
 }
 
+RowText paintRowHeader(QPainter *painter, const QStyleOptionViewItem &option, const QRect &avatar,
+    const QString &name, const QDateTime &time)
+{
+    const int pad = option.fontMetrics.height() / 2;
+    RowText row;
+    row.ink = option.palette.color(
+        option.state & QStyle::State_Selected ? QPalette::HighlightedText : QPalette::Text);
+    row.faint = row.ink;
+    row.faint.setAlphaF(0.65f);
+    const int textLeft = avatar.right() + pad + 2;
+    const QRect text(textLeft, option.rect.top() + pad / 2, option.rect.right() - pad - textLeft,
+        option.rect.height() - pad);
+    row.top = QRect(text.left(), text.top(), text.width(), text.height() / 2);
+    row.bottom
+        = QRect(text.left(), row.top.bottom() + 1, text.width(), text.height() - row.top.height());
+
+    row.small = option.font;
+    row.small.setPointSizeF(option.font.pointSizeF() * 0.9);
+    const QString timeText = shortTimeText(time);
+    painter->setFont(row.small);
+    const int timeWidth = QFontMetrics(row.small).horizontalAdvance(timeText);
+    painter->setPen(row.faint);
+    painter->drawText(row.top, Qt::AlignRight | Qt::AlignVCenter, timeText);
+
+    QFont bold = option.font;
+    bold.setBold(true);
+    painter->setFont(bold);
+    painter->setPen(row.ink);
+    painter->drawText(row.top.adjusted(0, 0, -timeWidth - pad, 0), Qt::AlignLeft | Qt::AlignVCenter,
+        QFontMetrics(bold).elidedText(name, Qt::ElideRight, row.top.width() - timeWidth - pad));
+    return row;
+}
+
 QString clockText(const QTime &time)
 {
     // Some locales' short format (C, for one) still has seconds.
@@ -107,30 +140,10 @@ void ConversationDelegate::paint(
     painter->setBrush(online ? QColor(0x2e, 0xa0, 0x43) : pal.color(QPalette::Mid));
     painter->drawEllipse(dotRect);
 
-    const QColor ink = pal.color(selected ? QPalette::HighlightedText : QPalette::Text);
-    QColor faint = ink;
-    faint.setAlphaF(0.65f);
-    const int textLeft = avatarRect.right() + pad + 2;
-    const QRect text(textLeft, option.rect.top() + pad / 2, option.rect.right() - pad - textLeft,
-        option.rect.height() - pad);
-    const QRect top(text.left(), text.top(), text.width(), text.height() / 2);
-    const QRect bottom(text.left(), top.bottom() + 1, text.width(), text.height() - top.height());
-
-    QFont small = option.font;
-    small.setPointSizeF(option.font.pointSizeF() * 0.9);
-    const QString time = shortTimeText(index.data(ConversationListModel::TimeRole).toDateTime());
-    painter->setFont(small);
-    const int timeWidth = QFontMetrics(small).horizontalAdvance(time);
-    painter->setPen(faint);
-    painter->drawText(top, Qt::AlignRight | Qt::AlignVCenter, time);
+    const auto [top, bottom, ink, faint, small] = paintRowHeader(painter, option, avatarRect, peer,
+        index.data(ConversationListModel::TimeRole).toDateTime());
 
     const int unread = index.data(ConversationListModel::UnreadRole).toInt();
-    QFont name = option.font;
-    name.setBold(true);
-    painter->setFont(name);
-    painter->setPen(ink);
-    painter->drawText(top.adjusted(0, 0, -timeWidth - pad, 0), Qt::AlignLeft | Qt::AlignVCenter,
-        QFontMetrics(name).elidedText(peer, Qt::ElideRight, top.width() - timeWidth - pad));
 
     int badgeWidth = 0;
     if (unread > 0) {

@@ -25,6 +25,20 @@ QColor avatarColor(const QString &name);
 // row's left edge; returns where the avatar went.
 void paintRowBackground(QPainter *painter, const QStyleOptionViewItem &option);
 QRect paintAvatar(QPainter *painter, const QStyleOptionViewItem &option, const QString &name);
+// The two text lines right of the avatar, with the colours and the small font both
+// rows use for their second line.
+struct RowText
+{
+    QRect top;
+    QRect bottom;
+    QColor ink; // the text colour (selected or not)
+    QColor faint; // ink at 65%
+    QFont small; // 90% of the row's font
+};
+// Paints the first line: the name in bold on the left, elided before the time, which
+// stands on the right in the small font, faint.
+RowText paintRowHeader(QPainter *painter, const QStyleOptionViewItem &option, const QRect &avatar,
+    const QString &name, const QDateTime &time);
 // The time of day in the user's locale, without seconds ("14:05", "2:05 PM").
 QString clockText(const QTime &time);
 // "14:05" today, "Yesterday", a weekday within a week, else a short date.

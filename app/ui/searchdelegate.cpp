@@ -75,8 +75,6 @@ QSize SearchDelegate::sizeHint(const QStyleOptionViewItem &option, const QModelI
 void SearchDelegate::paint(
     QPainter *painter, const QStyleOptionViewItem &option, const QModelIndex &index) const
 {
-    const int line = option.fontMetrics.height();
-    const int pad = line / 2;
     const QPalette &pal = option.palette;
     const bool selected = option.state & QStyle::State_Selected;
     painter->save();
@@ -86,29 +84,8 @@ void SearchDelegate::paint(
     const QString peer = index.data(SearchResultModel::PeerRole).toString();
     const QRect avatarRect = paintAvatar(painter, option, peer);
 
-    const QColor ink = pal.color(selected ? QPalette::HighlightedText : QPalette::Text);
-    QColor faint = ink;
-    faint.setAlphaF(0.65f);
-    const int textLeft = avatarRect.right() + pad + 2;
-    const QRect text(textLeft, option.rect.top() + pad / 2, option.rect.right() - pad - textLeft,
-        option.rect.height() - pad);
-    const QRect top(text.left(), text.top(), text.width(), text.height() / 2);
-    const QRect bottom(text.left(), top.bottom() + 1, text.width(), text.height() - top.height());
-
-    QFont small = option.font;
-    small.setPointSizeF(option.font.pointSizeF() * 0.9);
-    const QString time = shortTimeText(index.data(SearchResultModel::TimeRole).toDateTime());
-    painter->setFont(small);
-    const int timeWidth = QFontMetrics(small).horizontalAdvance(time);
-    painter->setPen(faint);
-    painter->drawText(top, Qt::AlignRight | Qt::AlignVCenter, time);
-
-    QFont name = option.font;
-    name.setBold(true);
-    painter->setFont(name);
-    painter->setPen(ink);
-    painter->drawText(top.adjusted(0, 0, -timeWidth - pad, 0), Qt::AlignLeft | Qt::AlignVCenter,
-        QFontMetrics(name).elidedText(peer, Qt::ElideRight, top.width() - timeWidth - pad));
+    const auto [top, bottom, ink, faint, small] = paintRowHeader(
+        painter, option, avatarRect, peer, index.data(SearchResultModel::TimeRole).toDateTime());
 
     // "You: " or "bob: ", then the text with its matches.
     const QString sender = tr("%1: ").arg(index.data(SearchResultModel::SenderRole).toString());

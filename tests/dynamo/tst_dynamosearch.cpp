@@ -170,12 +170,7 @@ private Q_SLOTS:
         test::Dynalite *dynalite = test::Dynalite::shared(&error);
         QVERIFY2(dynalite, qPrintable(error));
         m_endpoint = dynalite->endpoint();
-        for (const char *name : {"AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL",
-                 "AWS_ENDPOINT_URL_DYNAMODB", "AWS_DEFAULT_REGION"})
-            qunsetenv(name);
-        qputenv("AWS_REGION", "us-east-1");
-        qputenv("AWS_ACCESS_KEY_ID", "parleytest");
-        qputenv("AWS_SECRET_ACCESS_KEY", "parleytest");
+        test::Dynalite::useTestCredentials();
         const auto settings = aws::resolveAwsSettings(
             QProcessEnvironment::systemEnvironment(), QDir::homePath(), m_endpoint.toString());
         QVERIFY(std::holds_alternative<aws::AwsSettings>(settings));

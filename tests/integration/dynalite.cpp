@@ -170,4 +170,14 @@ Dynalite *Dynalite::shared(QString *error)
     return instance;
 }
 
+void Dynalite::useTestCredentials()
+{
+    for (const char *name : {"AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL",
+             "AWS_ENDPOINT_URL_DYNAMODB", "AWS_DEFAULT_REGION"})
+        qunsetenv(name);
+    qputenv("AWS_REGION", "us-east-1");
+    qputenv("AWS_ACCESS_KEY_ID", "parleytest");
+    qputenv("AWS_SECRET_ACCESS_KEY", "parleytest");
+}
+
 } // namespace parley::test

@@ -34,6 +34,11 @@ public:
     // object, so it outlives every server a test starts and restarts.
     static Dynalite *shared(QString *error);
 
+    // Points this process's AWS settings at dynalite's test credentials (region
+    // us-east-1, key "parleytest") and drops the developer's own profile, session token,
+    // endpoints and default region, so none of them leaks into a test.
+    static void useTestCredentials();
+
 private:
     enum class Launch { Up, PortTaken, Failed };
     Launch launch(const QString &node, const QString &cli, quint16 port);

@@ -2,6 +2,7 @@
 
 #include "chatservice.h"
 #include "dynamostore.h"
+#include "eventdispatcher.h"
 #include "httprequestparser.h"
 #include "listener.h"
 #include "localbus.h"
@@ -84,6 +85,8 @@ bool Server::start(QString *error)
         thread->setObjectName(u"parley-io-%1"_s.arg(i));
         auto *worker = new Worker(m_service.get(), endpoints, tls, i);
         worker->moveToThread(thread);
+        // Thousands of sockets a thread: epoll on Linux instead of Qt's poll-everything.
+        process::useScalableDispatcher(thread);
         connect(thread, &QThread::finished, worker, &QObject::deleteLater);
         connect(worker, &Worker::drained, this, [this] {
             if (++m_drainedWorkers == m_workers.size())
@@ -104,7 +107,8 @@ bool Server::start(QString *error)
     }
     qCInfo(lcServer) << "node" << m_config.nodeId << "listening on"
                      << m_config.listenAddress.toString() << m_listener->serverPort() << "with"
-                     << m_config.workerThreads << "socket threads";
+                     << m_config.workerThreads << "socket threads ("
+                     << process::eventDispatcherName() << "dispatcher)";
     return true;
 }
 

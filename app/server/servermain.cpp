@@ -1,6 +1,7 @@
 #include "servermain.h"
 
 #include "configcheck.h"
+#include "eventdispatcher.h"
 #include "logformat.h"
 #include "logging.h"
 #include "passwordhasher.h"
@@ -52,7 +53,9 @@ int checkConfig(const ServerConfig &config, bool sodiumOk)
 
 int runServer(int argc, char **argv, const QStringList &arguments)
 {
-    // The application object first: checking the TLS files already uses Qt Network.
+    // The application object first: checking the TLS files already uses Qt Network. Its
+    // thread accepts every connection, so it gets the dispatcher the socket threads get.
+    process::useScalableDispatcherForApplication();
     QCoreApplication app(argc, argv);
     QCoreApplication::setApplicationName(u"parley"_s);
     QCoreApplication::setApplicationVersion(QStringLiteral(PARLEY_VERSION));

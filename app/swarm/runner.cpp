@@ -1,6 +1,7 @@
 #include "runner.h"
 
 #include "echo.h"
+#include "eventdispatcher.h"
 #include "logging.h"
 #include "worker.h"
 
@@ -97,6 +98,8 @@ std::optional<Report> Runner::run(QString *error)
         thread->setObjectName(u"swarm-%1"_s.arg(i));
         auto *worker = new Worker(&m_context, i, m_echo->url());
         worker->moveToThread(thread);
+        // Thousands of sockets a thread: epoll on Linux instead of Qt's poll-everything.
+        process::useScalableDispatcher(thread);
         m_threads.append(thread);
         m_workers.append(worker);
         thread->start();

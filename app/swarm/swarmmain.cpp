@@ -1,5 +1,6 @@
 #include "swarmmain.h"
 
+#include "eventdispatcher.h"
 #include "htmlreport.h"
 #include "logging.h"
 #include "options.h"
@@ -182,6 +183,7 @@ int run(const SwarmOptions &options)
 
 int runSwarm(int argc, char **argv, const QStringList &arguments)
 {
+    process::useScalableDispatcherForApplication();
     QCoreApplication app(argc, argv);
     QCoreApplication::setApplicationName(u"parley"_s);
     // Each client logs its sign-in and cache at info level: with thousands that drowns

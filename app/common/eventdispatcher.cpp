@@ -1,0 +1,59 @@
+#include "eventdispatcher.h"
+
+#include <QCoreApplication>
+#include <QThread>
+
+#ifdef Q_OS_LINUX
+#include "epolldispatcher.h"
+#endif
+
+using namespace Qt::StringLiterals;
+
+namespace parley::process {
+
+namespace {
+
+bool epollWanted()
+{
+#ifdef Q_OS_LINUX
+    // PARLEY_EVENT_DISPATCHER=qt keeps Qt's own dispatcher: a way out if the epoll one
+    // misbehaves somewhere, and the "before" side of an A/B benchmark with one binary.
+    return qEnvironmentVariable("PARLEY_EVENT_DISPATCHER") != "qt"_L1;
+#else
+    return false;
+#endif
+}
+
+} // namespace
+
+QAbstractEventDispatcher *makeEventDispatcher()
+{
+#ifdef Q_OS_LINUX
+    if (epollWanted()) {
+        auto *dispatcher = new EpollEventDispatcher;
+        if (dispatcher->isValid())
+            return dispatcher;
+        delete dispatcher;
+    }
+#endif
+    return nullptr;
+}
+
+void useScalableDispatcherForApplication()
+{
+    if (QAbstractEventDispatcher *dispatcher = makeEventDispatcher())
+        QCoreApplication::setEventDispatcher(dispatcher);
+}
+
+void useScalableDispatcher(QThread *thread)
+{
+    if (QAbstractEventDispatcher *dispatcher = makeEventDispatcher())
+        thread->setEventDispatcher(dispatcher);
+}
+
+QString eventDispatcherName()
+{
+    return epollWanted() ? u"epoll"_s : u"qt"_s;
+}
+
+} // namespace parley::process

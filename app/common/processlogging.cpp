@@ -1,0 +1,3 @@
+#include "processlogging.h"
+
+Q_LOGGING_CATEGORY(lcProcess, "parley.process", QtInfoMsg)

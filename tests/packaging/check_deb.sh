@@ -49,7 +49,10 @@ done
 version=$("$root/usr/bin/parley" --version)
 echo "installed: $version"
 [[ $version =~ ^parley\ [0-9]+\.[0-9]+\.[0-9]+ ]] || fail "unexpected --version: $version"
-"$root/usr/bin/parley" server --help | grep -q -- "--listen" || fail "server --help"
+# Captured first: `grep -q` stops reading at the first match, and the SIGPIPE that parley
+# then gets on its next write failed the pipe (pipefail) now and then.
+server_help=$("$root/usr/bin/parley" server --help) || fail "server --help exits non-zero"
+grep -q -- "--listen" <<<"$server_help" || fail "server --help"
 "$root/usr/bin/parley" server --check-config --config "$root/etc/parley/server.conf" \
     --data-dir "$work/state" || fail "the shipped server.conf does not pass --check-config"
 if [[ $gui == ON ]]; then

@@ -19,6 +19,8 @@ namespace parley::server {
 namespace {
 // A client gets this long to finish TLS and send its request head.
 constexpr int HeadTimeoutMs = 10000;
+// How often the liveness sweep runs; each run handles one slice of the sessions.
+constexpr int LivenessTickMs = 100;
 } // namespace
 
 Worker::Worker(
@@ -37,13 +39,14 @@ Worker::Worker(
     m_webSockets->setMaxPendingConnections(1000);
     connect(m_webSockets, &QWebSocketServer::newConnection, this, &Worker::onNewWebSocket);
 
+    // Every session is pinged once per ping interval, but not all in one go: the interval
+    // is cut into slices of LivenessTickMs and each tick pings the sessions of its slice.
+    // At 10,000 connections one pass pinging all of them held the thread for tens of
+    // milliseconds, and every message that arrived meanwhile waited (docs/performance.md).
+    m_livenessSlices = std::max(1, service->config().pingIntervalSeconds * 1000 / LivenessTickMs);
     m_liveness = new QTimer(this);
-    m_liveness->setInterval(std::chrono::seconds(service->config().pingIntervalSeconds));
-    connect(m_liveness, &QTimer::timeout, this, [this] {
-        const auto sessions = m_sessions;
-        for (Session *session : sessions)
-            session->livenessCheck();
-    });
+    m_liveness->setInterval(std::chrono::milliseconds(LivenessTickMs));
+    connect(m_liveness, &QTimer::timeout, this, &Worker::livenessTick);
 }
 
 Worker::~Worker()
@@ -227,6 +230,21 @@ void Worker::onNewWebSocket()
         connect(session, &Session::finished, this, &Worker::onSessionFinished);
         if (m_draining)
             session->drain();
+    }
+}
+
+void Worker::livenessTick()
+{
+    const quint64 slice = m_livenessTick++ % quint64(m_livenessSlices);
+    QList<ConnectionId> due;
+    for (auto it = m_sessions.cbegin(); it != m_sessions.cend(); ++it) {
+        if (it.key() % quint64(m_livenessSlices) == slice)
+            due.append(it.key());
+    }
+    // Looked up again: a check may drop a connection, and its session with it.
+    for (const ConnectionId id : std::as_const(due)) {
+        if (Session *session = m_sessions.value(id))
+            session->livenessCheck();
     }
 }
 

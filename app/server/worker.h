@@ -61,6 +61,7 @@ private:
     void beginHttp(QTcpSocket *socket);
     void onNewWebSocket();
     void onSessionFinished(ConnectionId id);
+    void livenessTick();
     void checkDrained();
 
     ChatService *m_service;
@@ -68,6 +69,8 @@ private:
     std::optional<QSslConfiguration> m_tls;
     QWebSocketServer *m_webSockets = nullptr;
     QTimer *m_liveness = nullptr;
+    int m_livenessSlices = 1;
+    quint64 m_livenessTick = 0;
     QHash<ConnectionId, Session *> m_sessions;
     std::atomic<int> m_sessionCount {0};
     bool m_draining = false;

@@ -11,8 +11,11 @@
 //                 UNIQUE(conv, seq) serves history, UNIQUE(sender, cid) is the
 //                 idempotency key. A rowid table on purpose: bodies can be large, and
 //                 an FTS5 external-content index (search) needs an integer rowid.
-//   message_search: FTS5 over messages.body and who may see each message, kept by
-//                 triggers (version 2; sqlitesearch.h).
+//   message_search: FTS5 over messages.body and who may see each message (version 2;
+//                 sqlitesearch.h), written in batches by the store thread since version 3:
+//   search_progress(indexed_up_to): the highest message id the index holds. Messages above
+//                 it are indexed IndexDelayMs after they are stored, or sooner (a search
+//                 waiting, IndexBatchMessages waiting, the store opening or closing).
 //
 // Concurrency: one store thread owns the only connection. It drains the whole
 // queue into one BEGIN IMMEDIATE ... COMMIT (group commit), runs each write in
@@ -27,6 +30,7 @@
 #include "sqlitesearch.h"
 #include "storethread.h"
 
+#include <QDeadlineTimer>
 #include <QDir>
 #include <QFile>
 #include <QSqlDatabase>
@@ -71,8 +75,8 @@ constexpr QStringView kSchemaV1[] = {
     u"CREATE UNIQUE INDEX messages_by_sender_cid ON messages(sender, cid)",
 };
 
-constexpr std::array<std::span<const QStringView>, 2> kMigrations
-    = {kSchemaV1, sqlitesearch::SchemaV2};
+constexpr std::array<std::span<const QStringView>, 3> kMigrations
+    = {kSchemaV1, sqlitesearch::SchemaV2, sqlitesearch::SchemaV3};
 
 constexpr qint64 kMaxHistory = 1000;
 constexpr qint64 kMaxUsers = 1000;
@@ -88,6 +92,10 @@ constexpr QStringView Rollback = u"ROLLBACK";
 constexpr QStringView Savepoint = u"SAVEPOINT task";
 constexpr QStringView Release = u"RELEASE task";
 constexpr QStringView RollbackTo = u"ROLLBACK TO task";
+constexpr QStringView IndexState
+    = u"SELECT indexed_up_to, (SELECT coalesce(max(id), 0) FROM messages)"
+      u" FROM search_progress";
+constexpr QStringView SetIndexed = u"UPDATE search_progress SET indexed_up_to = ?";
 constexpr QStringView InsertUser = u"INSERT INTO users (name, password_hash, created_at)"
                                    u" VALUES (?, ?, ?) ON CONFLICT DO NOTHING";
 constexpr QStringView FindUser = u"SELECT password_hash, last_seen FROM users WHERE name = ?";
@@ -664,13 +672,27 @@ void SqliteStore::serve(
         return;
     std::vector<std::unique_ptr<Task>> batch;
     std::vector<std::unique_ptr<Task>> search;
+    // The search index follows the messages in batches (see the top of this file). Due at
+    // start: a store that stopped with messages not indexed catches up first.
+    bool indexDue = true;
+    QDeadlineTimer indexDeadline(0);
+    qint64 writesSinceIndex = 0;
     for (;;) {
         {
             QMutexLocker lock(&m_mutex);
-            while (m_queue.empty() && m_searches.empty() && !m_stopping)
-                m_wake.wait(&m_mutex);
-            if (m_queue.empty() && m_searches.empty())
+            while (m_queue.empty() && m_searches.empty() && !m_stopping
+                && !(indexDue && indexDeadline.hasExpired())) {
+                if (indexDue)
+                    m_wake.wait(&m_mutex, indexDeadline);
+                else
+                    m_wake.wait(&m_mutex);
+            }
+            if (m_queue.empty() && m_searches.empty() && m_stopping) {
+                lock.unlock();
+                if (indexDue)
+                    indexPending(db);
                 return; // stopping, and everything queued has run
+            }
             batch.swap(m_queue);
             if (!m_searches.empty()) {
                 search.push_back(std::move(m_searches.front()));
@@ -678,13 +700,53 @@ void SqliteStore::serve(
             }
         }
         // The batch first: a search sees every write queued before it.
-        if (!batch.empty())
+        if (!batch.empty()) {
+            const bool writes = std::any_of(batch.cbegin(), batch.cend(),
+                [](const std::unique_ptr<Task> &task) { return task->writes; });
             runBatch(db, batch);
+            if (writes) {
+                if (!indexDue)
+                    indexDeadline.setRemainingTime(sqlitesearch::IndexDelayMs);
+                indexDue = true;
+                writesSinceIndex += qint64(batch.size());
+            }
+        }
+        if (indexDue
+            && (!search.empty() || indexDeadline.hasExpired()
+                || writesSinceIndex >= sqlitesearch::IndexBatchMessages)) {
+            if (indexPending(db)) {
+                indexDue = false;
+                writesSinceIndex = 0;
+            } else {
+                indexDeadline.setRemainingTime(sqlitesearch::IndexDelayMs); // try again later
+            }
+        }
         if (!search.empty())
             runBatch(db, search);
         batch.clear();
         search.clear();
     }
+}
+
+bool SqliteStore::indexPending(Connection &db)
+{
+    qint64 indexed = 0, newest = 0;
+    bool ok = db.exec(Sql::Begin) && db.select(Sql::IndexState, {}, [&](const QSqlQuery &row) {
+        indexed = row.value(0).toLongLong();
+        newest = row.value(1).toLongLong();
+    });
+    if (ok && newest > indexed) {
+        ok = db.exec(sqlitesearch::IndexPending, {indexed, newest})
+            && db.exec(Sql::SetIndexed, {newest});
+    }
+    if (ok && db.exec(Sql::Commit))
+        return true;
+    const StoreError error = db.error();
+    db.exec(Sql::Rollback);
+    // Nothing is lost: the messages are stored, and the next attempt indexes them.
+    qCWarning(lcServerStore).noquote() << "indexing messages" << indexed + 1 << "to" << newest
+                                       << "for search failed:" << error.message;
+    return false;
 }
 
 void SqliteStore::runBatch(Connection &db, std::vector<std::unique_ptr<Task>> &batch)

@@ -78,6 +78,9 @@ private:
     void enqueue(std::unique_ptr<Task> task, Lane lane = Lane::Batch);
     void serve(const QString &connectionName, std::shared_ptr<std::promise<QString>> opened);
     void runBatch(Connection &db, std::vector<std::unique_ptr<Task>> &batch);
+    // Adds the messages the search index does not hold yet, in one transaction; false (and
+    // logged) when that failed and must be tried again.
+    bool indexPending(Connection &db);
     void setHealth(bool ok, const QString &detail);
 
     const QString m_dataDir;

@@ -99,6 +99,8 @@ private Q_SLOTS:
     void foreignCursorIsInvalid();
     void searchSeesWritesQueuedBeforeIt();
     void upgradeIndexesEarlierMessages();
+    void indexFollowsInBatches();
+    void indexCatchesUpWhenTheStoreOpens();
     void wordsSplitLikeFts5();
 
 private:
@@ -350,6 +352,90 @@ void TestSqliteSearch::upgradeIndexesEarlierMessages()
             qPrintable(check.lastError().text()));
     }
     QSqlDatabase::removeDatabase(u"tst-check"_s);
+}
+
+namespace {
+
+// Runs `statements` on the store's file with a connection of its own (the store closed).
+bool onFile(const QString &path, const QStringList &statements, QVariant *lastValue = nullptr)
+{
+    bool ok = true;
+    {
+        QSqlDatabase db = QSqlDatabase::addDatabase(u"QSQLITE"_s, u"tst-direct"_s);
+        db.setDatabaseName(path);
+        ok = db.open();
+        QSqlQuery sql(db);
+        for (const QString &statement : statements) {
+            ok = ok && sql.exec(statement);
+            if (!ok)
+                qWarning("%s: %s", qPrintable(statement), qPrintable(sql.lastError().text()));
+            if (ok && lastValue && sql.next())
+                *lastValue = sql.value(0);
+        }
+    }
+    QSqlDatabase::removeDatabase(u"tst-direct"_s);
+    return ok;
+}
+
+} // namespace
+
+void TestSqliteSearch::indexFollowsInBatches()
+{
+    // Many sends at once (group commits of many messages), each searchable by the search
+    // that follows, and an index that agrees with the messages row by row afterwards.
+    constexpr int Count = 600;
+    int answered = 0, stored = 0;
+    for (int i = 0; i < Count; ++i) {
+        const SendRequest request {
+            u"alice"_s, u"bob"_s, u"batch-%1"_s.arg(i), u"batch word%1 pelican"_s.arg(i), 5000 + i};
+        m_store->appendMessage(request, [&answered, &stored](Result<StoredSend> r) {
+            stored += r ? 1 : 0;
+            ++answered;
+        });
+    }
+    QTRY_COMPARE(answered, Count);
+    QCOMPARE(stored, Count);
+    QCOMPARE(m_sync->bodies(u"bob"_s, u"pelican"_s, 100).size(), Count);
+    QCOMPARE(m_sync->bodies(u"alice"_s, u"word599"_s), QStringList {u"batch word599 pelican"_s});
+    // Stored after the last search: indexed by the store on its own within IndexDelayMs.
+    m_sync->send(u"carol"_s, u"bob"_s, u"later heron"_s);
+    const QString path = m_dir->filePath(u"parley.sqlite3"_s);
+    QVariant indexed;
+    QTRY_VERIFY([&] {
+        // The store's WAL is readable from a second connection while it runs.
+        onFile(path, {u"SELECT indexed_up_to FROM search_progress"_s}, &indexed);
+        return indexed.toLongLong() == Count + 1;
+    }());
+    m_store->close();
+    QVERIFY(onFile(path,
+        {u"INSERT INTO message_search (message_search, rank) VALUES ('integrity-check', 1)"_s}));
+}
+
+void TestSqliteSearch::indexCatchesUpWhenTheStoreOpens()
+{
+    // A store stopped (killed) between storing messages and indexing them: the messages
+    // are there, search_progress is behind. Opening the store indexes them.
+    m_sync->send(u"alice"_s, u"bob"_s, u"indexed before the stop"_s);
+    m_store->close();
+    const QString path = m_dir->filePath(u"parley.sqlite3"_s);
+    QVERIFY(onFile(path,
+        {u"INSERT INTO messages (conv, seq, sender, recipient, cid, body, ts)"
+         u" SELECT 'alice:bob', last_seq + 1, 'bob', 'alice', 'unindexed-1',"
+         u" 'stored while the index lagged', 99 FROM conversations WHERE conv = 'alice:bob'"_s,
+            u"UPDATE conversations SET last_seq = last_seq + 1 WHERE conv = 'alice:bob'"_s,
+            // A row never indexed deleted by hand must not reach the index as a 'delete'.
+            u"INSERT INTO messages (conv, seq, sender, recipient, cid, body, ts)"
+            u" VALUES ('alice:bob', 999, 'bob', 'alice', 'unindexed-2', 'gone again', 99)"_s,
+            u"DELETE FROM messages WHERE cid = 'unindexed-2'"_s}));
+    QString error;
+    QVERIFY2(m_store->open(&error), qPrintable(error));
+    QCOMPARE(
+        m_sync->bodies(u"alice"_s, u"lagged"_s), QStringList {u"stored while the index lagged"_s});
+    QCOMPARE(m_sync->bodies(u"alice"_s, u"gone"_s), QStringList {});
+    QCOMPARE(m_sync->bodies(u"bob"_s, u"stop"_s), QStringList {u"indexed before the stop"_s});
+    m_store->close();
+    QVERIFY(onFile(path,
+        {u"INSERT INTO message_search (message_search, rank) VALUES ('integrity-check', 1)"_s}));
 }
 
 // The shared rules (protocol::search) must split words exactly where SQLite's unicode61

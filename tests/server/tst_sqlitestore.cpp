@@ -226,7 +226,7 @@ void TestSqliteStore::openCreatesConfiguredDatabase()
 
     DirectConnection direct(path);
     QCOMPARE(direct.value(u"PRAGMA journal_mode"_s).toString(), u"wal"_s);
-    QCOMPARE(direct.value(u"PRAGMA user_version"_s).toInt(), 2);
+    QCOMPARE(direct.value(u"PRAGMA user_version"_s).toInt(), 3);
     QCOMPARE(
         direct.value(u"SELECT count(*) FROM sqlite_master WHERE name = 'messages'"_s).toInt(), 1);
     QCOMPARE(

@@ -16,6 +16,9 @@ if [[ ! -f "$stamp" || "$(cat "$stamp")" != "$lock_hash" ]]; then
     npm ci --prefix "$root/tests" --no-audit --no-fund --ignore-scripts
     echo "$lock_hash" >"$stamp"
 fi
+# ws for the server benchmark's baseline relay and load generator (ctest bench_baseline_smoke),
+# installed the same way from tests/bench/baseline/package-lock.json.
+"$root/scripts/bench-server.sh" --install-only
 
 # The headless server package (PARLEY_GUI=OFF) is built and tested from its own tree.
 (cd "$root" && cmake --preset headless -DPARLEY_BUILD_TESTS=OFF -DPARLEY_BUILD_BENCHMARKS=OFF \

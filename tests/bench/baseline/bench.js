@@ -5,6 +5,7 @@
 //   node bench.js [--scenario held|rate|smoke] [--held N] [--active N] [--rate R]
 //                 [--seconds S] [--rounds N] [--parley PATH] [--threads N]
 //                 [--engines parley,baseline] [--rates R1,R2,...] [--p99-limit MS]
+//                 [--parley-before PATH]
 //                 [--drain S] [--data-root DIR] [--json FILE] [--no-pin] [--keep]
 //                 [--seed-dir DIR]
 //
@@ -18,6 +19,11 @@
 //   smoke  50 held + 20 active, 50 msgs/s for 3 s, one round: a correctness check (the ctest
 //          bench_baseline_smoke). It fails on anything lost, duplicated or reordered, never
 //          on latency.
+//
+// Engines: parley (--parley), baseline (relay.js) and, with --parley-before PATH, before: a
+// second parley binary (an older build, or a wrapper script that sets PARLEY_* variables)
+// run the same way, so that a change is measured against its predecessor in the same run
+// (--engines before,parley,baseline). Each parley binary gets its own seed.
 //
 // Runs alternate engines, A B A B ..., each on a fresh server: parley with a fresh data
 // directory (a copy of one seeded once with the users, so no run pays for argon2
@@ -80,6 +86,7 @@ function parseArgs(argv) {
         case '--rounds': given.rounds = Math.max(1, num()); break;
         case '--rates': given.rates = value().split(',').map(Number); break;
         case '--parley': o.parley = path.resolve(value()); break;
+        case '--parley-before': o.parleyBefore = path.resolve(value()); break;
         case '--threads': o.threads = num(); break;
         case '--engines': o.engines = value().split(','); break;
         case '--p99-limit': o.p99Limit = num(); break;
@@ -99,7 +106,9 @@ function parseArgs(argv) {
     }
     if (!Scenarios[o.scenario]) usage(`--scenario is held, rate or smoke, not '${o.scenario}'`);
     Object.assign(o, Scenarios[o.scenario], given);
-    if (o.engines.some((e) => e !== 'parley' && e !== 'baseline')) usage('--engines takes parley and/or baseline');
+    if (o.engines.some((e) => !['parley', 'before', 'baseline'].includes(e)))
+        usage('--engines takes parley, before (with --parley-before) and/or baseline');
+    if (o.engines.includes('before') && !o.parleyBefore) usage('the engine before needs --parley-before PATH');
     if (o.rates?.some((r) => !(r > 0))) usage('--rates takes positive numbers');
     return o;
 }
@@ -129,10 +138,13 @@ function exited(proc, ms) {
     });
 }
 
+const isParley = (engine) => engine !== 'baseline';
+const binaryOf = (engine, opts) => (engine === 'before' ? opts.parleyBefore : opts.parley);
+
 // Starts one engine's server on a free loopback port (port 0: the server picks and prints it).
 async function startServer(engine, dataDir, logFile, opts) {
-    const [program, ...args] = engine === 'parley'
-        ? command(0, opts.parley, ['server', '--listen', '127.0.0.1:0', '--data-dir', dataDir,
+    const [program, ...args] = isParley(engine)
+        ? command(0, binaryOf(engine, opts), ['server', '--listen', '127.0.0.1:0', '--data-dir', dataDir,
             '--threads', String(opts.threads), '--log-format', 'json', '--drain-timeout', '2',
             ...ParleyLimitFlags])
         : command(0, process.execPath, [path.join(here, 'relay.js'), '0']);
@@ -262,7 +274,7 @@ function problemLines(engine, bytes) {
 async function runOnce(engine, shape, opts, work, label) {
     const runDir = fs.mkdtempSync(path.join(work, `${engine}-`));
     const dataDir = path.join(runDir, 'data');
-    if (engine === 'parley') fs.cpSync(opts.seed.dataDir, dataDir, { recursive: true });
+    if (isParley(engine)) fs.cpSync(opts.seeds[engine].dataDir, dataDir, { recursive: true });
     const logFile = path.join(runDir, 'server.log');
     const run = { engine, rate: shape.rate, held: shape.held, active: shape.active, seconds: shape.seconds };
     let server;
@@ -274,7 +286,7 @@ async function runOnce(engine, shape, opts, work, label) {
     const samples = {};
     const args = ['--active', shape.active, '--held', shape.held, '--rate', shape.rate,
         '--seconds', shape.seconds, '--drain', opts.drain].map(String);
-    if (engine === 'parley') args.push('--tokens', opts.seed.tokens);
+    if (isParley(engine)) args.push('--tokens', opts.seeds[engine].tokens);
     const summary = await runLoadgen(server.url, args, label, async (phase) => {
         samples[phase] = { rssKiB: residentKiB(server.pid), cpuS: cpuSeconds(server.pid),
             logBytes: fs.statSync(logFile).size };
@@ -299,8 +311,8 @@ async function runOnce(engine, shape, opts, work, label) {
 }
 
 // parley's users are registered once (argon2 makes that slow) into a data dir every run copies.
-async function seedParley(opts, work) {
-    const seedDir = opts.seedDir ?? path.join(work, 'seed');
+async function seedParley(engine, opts, work) {
+    const seedDir = path.join(opts.seedDir ?? path.join(work, 'seed'), engine === 'before' ? 'before' : '.');
     const seed = { dataDir: path.join(seedDir, 'data'), tokens: path.join(seedDir, 'tokens.json') };
     if (fs.existsSync(seed.tokens)) {
         const saved = JSON.parse(fs.readFileSync(seed.tokens, 'utf8'));
@@ -313,7 +325,7 @@ async function seedParley(opts, work) {
     fs.mkdirSync(seed.dataDir, { recursive: true });
     const logFile = path.join(seedDir, 'server.log');
     const started = Date.now();
-    const server = await startServer('parley', seed.dataDir, logFile, opts);
+    const server = await startServer(engine, seed.dataDir, logFile, opts);
     const summary = await runLoadgen(server.url, ['--active', String(opts.active), '--held', String(opts.held),
         '--tokens', seed.tokens, '--setup-only'], 'seed', async () => {}, 1800 * 1000);
     await stopServer(server);
@@ -353,12 +365,20 @@ function runLine(r) {
     return parts.join(' ');
 }
 
+// The ratios shown: parley/baseline, parley/before, or the first engine over the second.
+function ratios(engines) {
+    const pairs = [['parley', 'baseline'], ['parley', 'before']].filter(([a, b]) => engines.includes(a) && engines.includes(b));
+    return pairs.length || engines.length !== 2 ? pairs : [engines];
+}
+
 function table(rows, engines) {
-    const head = ['', ...engines, ...(engines.length === 2 ? [`${engines[0]}/${engines[1]}`] : [])];
+    const pairs = ratios(engines);
+    const head = ['', ...engines, ...pairs.map(([a, b]) => `${a}/${b}`)];
     const body = rows.map(([name, pick, digits]) => {
         const values = engines.map(pick);
-        const ratio = engines.length === 2 && values[0] !== null && values[1] ? values[0] / values[1] : null;
-        return [name, ...values.map((v) => fmt(v, digits)), ...(engines.length === 2 ? [fmt(ratio)] : [])];
+        const value = (e) => values[engines.indexOf(e)];
+        const ratio = ([a, b]) => (value(a) !== null && value(b) ? value(a) / value(b) : null);
+        return [name, ...values.map((v) => fmt(v, digits)), ...pairs.map((p) => fmt(ratio(p)))];
     });
     const widths = head.map((_, i) => Math.max(...[head, ...body].map((r) => String(r[i]).length)));
     const line = (r) => r.map((c, i) => (i ? String(c).padStart(widths[i]) : String(c).padEnd(widths[i]))).join('  ');
@@ -404,8 +424,8 @@ function header(opts, extra) {
     })();
     const ws = require(path.join(here, 'node_modules/ws/package.json')).version;
     return [`scenario ${opts.scenario}: ${extra}; ${opts.rounds} round(s) per engine, engines alternating`,
-        ...(opts.engines.includes('parley')
-            ? [`parley: ${opts.parley} --threads ${opts.threads} ${ParleyLimitFlags.join(' ')}; data dir on ${fsType}`] : []),
+        ...opts.engines.filter(isParley).map((e) =>
+            `${e}: ${binaryOf(e, opts)} --threads ${opts.threads} ${ParleyLimitFlags.join(' ')}; data dir on ${fsType}`),
         ...(opts.engines.includes('baseline') ? [`baseline: node ${process.version} relay.js (ws ${ws})`] : []),
         `load generator: node ${process.version} loadgen.js (ws ${ws})`,
         `pinning: ${pinning ? 'server on CPU 0, load generator on CPU 1' : 'off'}; figures are medians over rounds`].join('\n');
@@ -481,8 +501,8 @@ async function rateScenario(opts, work) {
     const widths = grid[0].map((_, i) => Math.max(...grid.map((r) => r[i].length)));
     for (const row of grid)
         console.log(row.map((c, i) => (i ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('   ').trimEnd());
-    const [a, b] = opts.engines;
-    const ratio = b && best[b] ? ` (${a}/${b} ${fmt((best[a] ?? 0) / best[b])})` : '';
+    const ratio = ratios(opts.engines).filter(([, b]) => best[b])
+        .map(([a, b]) => ` (${a}/${b} ${fmt((best[a] ?? 0) / best[b])})`).join('');
     console.log(`highest passing rate: ${opts.engines.map((e) => `${e} ${best[e] ?? 'none'}`).join(', ')}${ratio}`);
     for (const e of generatorBound)
         console.log(`note: ${e} failed where the load generator itself lagged (p99 > ${opts.p99Limit / 2} ms): ` +
@@ -500,7 +520,9 @@ async function main() {
     } catch {
         usage(`${here}/node_modules is missing: run scripts/bench-server.sh, or npm ci --prefix ${path.relative(process.cwd(), here) || '.'}`);
     }
-    if (opts.engines.includes('parley') && !fs.existsSync(opts.parley)) usage(`no parley binary at ${opts.parley} (--parley PATH)`);
+    for (const e of opts.engines.filter(isParley)) {
+        if (!fs.existsSync(binaryOf(e, opts))) usage(`no parley binary at ${binaryOf(e, opts)} (--parley/--parley-before PATH)`);
+    }
     const need = opts.held + opts.active + 200;
     const hard = Number(execFileSync('sh', ['-c', 'ulimit -Hn']).toString().trim());
     if (Number.isFinite(hard) && hard < need) usage(`this run needs about ${need} open files per process; the hard limit is ${hard}`);
@@ -518,13 +540,14 @@ async function main() {
     let runs = [];
     let setupFailed = false;
     try {
-        if (opts.engines.includes('parley')) opts.seed = await seedParley(opts, work);
+        opts.seeds = {};
+        for (const e of opts.engines.filter(isParley)) opts.seeds[e] = await seedParley(e, opts, work);
         runs = opts.scenario === 'rate' ? await rateScenario(opts, work) : await fixedScenario(opts, work);
     } catch (e) {
         console.error(`bench: ${e.message}`);
         setupFailed = true;
     }
-    if (opts.json) fs.writeFileSync(opts.json, JSON.stringify({ options: { ...opts, seed: undefined }, runs }, null, 1));
+    if (opts.json) fs.writeFileSync(opts.json, JSON.stringify({ options: { ...opts, seeds: undefined }, runs }, null, 1));
     // In the rate scenario a step that loses messages is a result (the engine's limit), not a failure.
     const failed = runs.filter((r) => r.error || (!r.ok && opts.scenario !== 'rate'));
     for (const r of failed)

@@ -29,6 +29,7 @@
 #include "logging.h"
 #include "sqlitesearch.h"
 #include "storethread.h"
+#include "walcheckpointer.h"
 
 #include <QDeadlineTimer>
 #include <QDir>
@@ -79,6 +80,11 @@ constexpr std::array<std::span<const QStringView>, 3> kMigrations
     = {kSchemaV1, sqlitesearch::SchemaV2, sqlitesearch::SchemaV3};
 
 constexpr qint64 kMaxHistory = 1000;
+// The write-ahead log is copied back every CheckpointIntervalMs by WalCheckpointer; the
+// store's own automatic checkpoint (inside a commit) only runs if the log ever reaches
+// BackstopCheckpointPages (40 MiB of 4 KiB pages; SQLite's default is 1,000).
+constexpr int CheckpointIntervalMs = 200;
+constexpr int BackstopCheckpointPages = 10000;
 constexpr qint64 kMaxUsers = 1000;
 constexpr int kMaxSearchHits = 100;
 
@@ -294,7 +300,9 @@ QString SqliteStore::Connection::open(const QString &path, int busyTimeoutMs)
     // busy_timeout first: switching to WAL needs the file lock.
     if (!raw(u"PRAGMA busy_timeout = "_s + QString::number(busyTimeoutMs))
         || !raw(u"PRAGMA journal_mode = WAL"_s, &mode) || !raw(u"PRAGMA synchronous = FULL"_s)
-        || !raw(u"PRAGMA foreign_keys = ON"_s))
+        || !raw(u"PRAGMA foreign_keys = ON"_s)
+        // A backstop only: WalCheckpointer checkpoints beside this connection far sooner.
+        || !raw(u"PRAGMA wal_autocheckpoint = "_s + QString::number(BackstopCheckpointPages)))
         return u"cannot configure "_s + path + u": "_s + m_error.message;
     if (mode.toString().compare(u"wal", Qt::CaseInsensitive) != 0)
         qCWarning(lcServerStore).noquote()
@@ -602,6 +610,8 @@ bool SqliteStore::open(QString *error)
         !problem.isEmpty())
         return fail(problem);
 
+    m_checkpointer = std::make_unique<WalCheckpointer>(m_path, CheckpointIntervalMs);
+    m_checkpointer->start();
     QMutexLocker lock(&m_mutex);
     m_state = State::Open;
     m_healthy = true;
@@ -624,6 +634,7 @@ void SqliteStore::close()
         m_stopping = true;
         m_wake.wakeOne();
     }
+    m_checkpointer.reset(); // its connection closes before the store's last one
     m_thread->wait();
     m_thread.reset();
     QMutexLocker lock(&m_mutex);

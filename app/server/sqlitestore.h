@@ -26,6 +26,8 @@ QT_END_NAMESPACE
 
 namespace parley::server {
 
+class WalCheckpointer;
+
 class SqliteStore final : public Store
 {
 public:
@@ -87,6 +89,7 @@ private:
     const QString m_path;
     int m_busyTimeoutMs = 5000;
     std::unique_ptr<QThread> m_thread; // created by open(), joined by close()
+    std::unique_ptr<WalCheckpointer> m_checkpointer; // likewise
     bool m_batchFailed = false; // store thread only: health changes on transitions
 
     mutable QMutex m_mutex; // guards everything below

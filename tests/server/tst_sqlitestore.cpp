@@ -2,6 +2,7 @@
 #include "storetesting.h"
 
 #include <QElapsedTimer>
+#include <QFileInfo>
 #include <QMutex>
 #include <QScopeGuard>
 #include <QSemaphore>
@@ -163,6 +164,7 @@ private Q_SLOTS:
     void openFailsOnUnwritableDataDir();
     void operationsAfterCloseAreUnavailable();
     void callbacksRunOnStoreThread();
+    void logIsCheckpointedBesideTheStoreThread();
 
     void createAndFindUser();
     void listUsers_data();
@@ -232,6 +234,27 @@ void TestSqliteStore::openCreatesConfiguredDatabase()
     QCOMPARE(
         direct.value(u"SELECT count(*) FROM sqlite_master WHERE name = 'message_search'"_s).toInt(),
         1);
+}
+
+void TestSqliteStore::logIsCheckpointedBesideTheStoreThread()
+{
+    // The store's own automatic checkpoint only runs at 40 MiB of log; these writes make
+    // far less. So the database file grows while the store is open only if WalCheckpointer
+    // copies the log back on its own thread.
+    const QString path = m_store->databasePath();
+    const qint64 initial = QFileInfo(path).size();
+    QVERIFY(m_sync->createUser(u"alice"_s));
+    QVERIFY(m_sync->createUser(u"bob"_s));
+    int answered = 0;
+    for (int i = 0; i < 400; ++i) {
+        m_store->appendMessage(
+            SendRequest {u"alice"_s, u"bob"_s, u"wal-%1"_s.arg(i),
+                u"a message long enough to fill a few pages of the log %1"_s.arg(i), i},
+            [&answered](Result<StoredSend>) { ++answered; });
+    }
+    QTRY_COMPARE(answered, 400);
+    QTRY_VERIFY_WITH_TIMEOUT(QFileInfo(path).size() > initial + 16 * 1024, 10000);
+    QVERIFY(QFileInfo(path + u"-wal"_s).exists());
 }
 
 void TestSqliteStore::openCreatesMissingDataDir()

@@ -11,20 +11,18 @@ using namespace Qt::StringLiterals;
 
 namespace parley::process {
 
+#ifdef Q_OS_LINUX
 namespace {
 
 bool epollWanted()
 {
-#ifdef Q_OS_LINUX
     // PARLEY_EVENT_DISPATCHER=qt keeps Qt's own dispatcher: a way out if the epoll one
     // misbehaves somewhere, and the "before" side of an A/B benchmark with one binary.
     return qEnvironmentVariable("PARLEY_EVENT_DISPATCHER") != "qt"_L1;
-#else
-    return false;
-#endif
 }
 
 } // namespace
+#endif
 
 QAbstractEventDispatcher *makeEventDispatcher()
 {
@@ -51,9 +49,16 @@ void useScalableDispatcher(QThread *thread)
         thread->setEventDispatcher(dispatcher);
 }
 
-QString eventDispatcherName()
+QString eventDispatcherName(QThread *thread)
 {
-    return epollWanted() ? u"epoll"_s : u"qt"_s;
+#ifdef Q_OS_LINUX
+    // What is installed, not what was asked for: a refused epoll set falls back to Qt's.
+    if (qobject_cast<EpollEventDispatcher *>(thread->eventDispatcher()))
+        return u"epoll"_s;
+#else
+    Q_UNUSED(thread)
+#endif
+    return u"qt"_s;
 }
 
 } // namespace parley::process

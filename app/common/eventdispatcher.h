@@ -19,7 +19,7 @@ QAbstractEventDispatcher *makeEventDispatcher();
 void useScalableDispatcherForApplication();
 // Before thread->start(): that thread's dispatcher.
 void useScalableDispatcher(QThread *thread);
-// "epoll" or "qt": what makeEventDispatcher() picks here (for logs and benchmarks).
-QString eventDispatcherName();
+// "epoll" or "qt": the dispatcher `thread` runs (it has one once set or started), for logs.
+QString eventDispatcherName(QThread *thread);
 
 } // namespace parley::process

@@ -108,7 +108,7 @@ bool Server::start(QString *error)
     qCInfo(lcServer) << "node" << m_config.nodeId << "listening on"
                      << m_config.listenAddress.toString() << m_listener->serverPort() << "with"
                      << m_config.workerThreads << "socket threads ("
-                     << process::eventDispatcherName() << "dispatcher)";
+                     << process::eventDispatcherName(m_threads.constFirst()) << "dispatcher)";
     return true;
 }
 

@@ -80,13 +80,13 @@ constexpr std::array<std::span<const QStringView>, 3> kMigrations
     = {kSchemaV1, sqlitesearch::SchemaV2, sqlitesearch::SchemaV3};
 
 constexpr qint64 kMaxHistory = 1000;
+constexpr qint64 kMaxUsers = 1000;
+constexpr int kMaxSearchHits = 100;
 // The write-ahead log is copied back every CheckpointIntervalMs by WalCheckpointer; the
 // store's own automatic checkpoint (inside a commit) only runs if the log ever reaches
 // BackstopCheckpointPages (40 MiB of 4 KiB pages; SQLite's default is 1,000).
 constexpr int CheckpointIntervalMs = 200;
 constexpr int BackstopCheckpointPages = 10000;
-constexpr qint64 kMaxUsers = 1000;
-constexpr int kMaxSearchHits = 100;
 
 // Prepared once per connection and cached by address, so each must stay a
 // distinct constant.

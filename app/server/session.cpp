@@ -8,7 +8,6 @@
 #include "worker.h"
 
 #include <QDateTime>
-#include <QWebSocket>
 
 #include <chrono>
 
@@ -55,9 +54,9 @@ QString ridOf(const ClientFrame &frame)
 
 } // namespace
 
-Session::Session(QWebSocket *socket, ChatService *service, Worker *worker, ConnectionId id)
+Session::Session(Link *link, ChatService *service, Worker *worker, ConnectionId id)
     : QObject(worker)
-    , m_socket(socket)
+    , m_link(link)
     , m_service(service)
     , m_worker(worker)
     , m_id(id)
@@ -67,13 +66,8 @@ Session::Session(QWebSocket *socket, ChatService *service, Worker *worker, Conne
     , m_searchBucket(SearchBurst, SearchesPerSecond)
     , m_abuseBucket(AbuseBurst, AbusePerSecond)
 {
-    m_socket->setParent(this);
-    m_socket->setMaxAllowedIncomingFrameSize(MaxFrameBytes);
-    m_socket->setMaxAllowedIncomingMessageSize(MaxFrameBytes);
-    connect(m_socket, &QWebSocket::textMessageReceived, this, &Session::onTextMessage);
-    connect(m_socket, &QWebSocket::binaryMessageReceived, this, &Session::onBinaryMessage);
-    connect(m_socket, &QWebSocket::disconnected, this, &Session::onDisconnected);
-    connect(m_socket, &QWebSocket::pong, this, [this] { m_missedPongs = 0; });
+    m_link->setParent(this);
+    m_link->setReceiver(this);
 
     m_service->connectionOpened();
     Hello hello;
@@ -110,7 +104,12 @@ template<typename T, typename Fn> Callback<T> Session::onThread(Fn fn)
 
 // ---- input -------------------------------------------------------------------
 
-void Session::onTextMessage(const QString &text)
+void Session::linkPong()
+{
+    m_missedPongs = 0;
+}
+
+void Session::linkText(QByteArray text)
 {
     m_missedPongs = 0;
     if (m_closing)
@@ -133,7 +132,7 @@ void Session::onTextMessage(const QString &text)
         process(text);
 }
 
-void Session::onBinaryMessage(const QByteArray &)
+void Session::linkBinary(QByteArray)
 {
     m_missedPongs = 0;
     if (m_closing)
@@ -151,15 +150,15 @@ void Session::onBinaryMessage(const QByteArray &)
         fill(openSlot(), ServerFrame(error));
 }
 
-QString Session::ridIn(const QString &text)
+QString Session::ridIn(const QByteArray &utf8)
 {
-    if (text.isEmpty())
+    if (utf8.isEmpty())
         return {};
-    const auto decoded = decodeClientFrame(text.toUtf8());
+    const auto decoded = decodeClientFrame(utf8);
     return decoded ? ridOf(decoded.value()) : decoded.error().rid;
 }
 
-std::optional<Error> Session::admit(const QString &text)
+std::optional<Error> Session::admit(const QByteArray &text)
 {
     if (m_draining)
         return Error {ridIn(text), ErrorCode::Unavailable, u"the server is shutting down"_s, {}};
@@ -175,9 +174,8 @@ std::optional<Error> Session::admit(const QString &text)
         m_frameBucket.retryAfterMs(nowMs())};
 }
 
-void Session::process(const QString &text)
+void Session::process(const QByteArray &utf8)
 {
-    const QByteArray utf8 = text.toUtf8();
     const auto decoded = decodeClientFrame(utf8);
     if (!decoded) {
         const DecodeError &e = decoded.error();
@@ -409,7 +407,7 @@ void Session::processHeld()
         if (h.refusal)
             fill(openSlot(), ServerFrame(*h.refusal));
         else
-            process(h.text);
+            process(h.utf8);
     }
 }
 
@@ -826,8 +824,7 @@ void Session::fillError(quint64 slot, const QString &rid, ErrorCode code, const 
 void Session::flush()
 {
     while (!m_slots.empty() && m_slots.front().filled) {
-        Slot slot = std::move(m_slots.front());
-        m_slots.pop_front();
+        Slot slot = m_slots.takeFirst();
         for (const QByteArray &frame : std::as_const(slot.frames))
             sendNow(frame);
         if (slot.ackStartNs)
@@ -843,9 +840,9 @@ void Session::flush()
 
 void Session::sendNow(const QByteArray &frame)
 {
-    if (m_closing || !m_socket->isValid())
+    if (m_closing || !m_link->isOpen())
         return;
-    m_socket->sendTextMessage(QString::fromUtf8(frame));
+    m_link->sendText(frame);
 }
 
 Error Session::storeError(const QString &rid, const StoreError &error) const
@@ -886,21 +883,21 @@ void Session::closeWith(int closeCode, const QString &reason)
     m_draining = false;
     m_closeAfterFlush = false;
     m_service->bus().unsubscribeAll(m_id);
-    m_socket->close(QWebSocketProtocol::CloseCode(closeCode), reason);
+    m_link->close(closeCode, reason);
 }
 
 void Session::livenessCheck()
 {
     if (m_missedPongs >= 2) {
         qCInfo(lcServerSession) << "connection" << m_id << "missed two pongs; dropping it";
-        m_socket->abort();
+        m_link->abort();
         return;
     }
     ++m_missedPongs;
-    m_socket->ping();
+    m_link->ping();
 }
 
-void Session::onDisconnected()
+void Session::linkClosed()
 {
     Q_EMIT finished(m_id);
 }

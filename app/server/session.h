@@ -5,6 +5,7 @@
 
 #include "bus.h"
 #include "frames.h"
+#include "link.h"
 #include "store.h"
 #include "tokenbucket.h"
 
@@ -15,22 +16,20 @@
 #include <QPointer>
 #include <QSet>
 
-#include <deque>
 #include <memory>
-
-class QWebSocket;
 
 namespace parley::server {
 
 class ChatService;
 class Worker;
 
-class Session : public QObject
+class Session : public QObject, private Link::Receiver
 {
     Q_OBJECT
 
 public:
-    Session(QWebSocket *socket, ChatService *service, Worker *worker, ConnectionId id);
+    // Takes the upgraded link (it becomes this session's child).
+    Session(Link *link, ChatService *service, Worker *worker, ConnectionId id);
     ~Session() override;
 
     ConnectionId id() const { return m_id; }
@@ -58,14 +57,17 @@ private:
         qint64 ackStartNs = 0; // a send: when it arrived (for the ack latency histogram)
     };
 
-    void onTextMessage(const QString &text);
-    void onBinaryMessage(const QByteArray &data);
-    void onDisconnected();
-    void process(const QString &text); // decode and dispatch an admitted frame
+    // Link::Receiver
+    void linkText(QByteArray utf8) override;
+    void linkBinary(QByteArray data) override;
+    void linkPong() override;
+    void linkClosed() override;
+
+    void process(const QByteArray &utf8); // decode and dispatch an admitted frame
     // The frame and drain checks every frame passes first: nullopt when admitted, else
     // the error to answer with. May close the connection (rate-limit abuse).
-    std::optional<protocol::Error> admit(const QString &text);
-    static QString ridIn(const QString &text);
+    std::optional<protocol::Error> admit(const QByteArray &utf8);
+    static QString ridIn(const QByteArray &utf8);
     void processHeld();
     static protocol::SearchResults fitResults(const QString &rid, SearchPage page);
     static protocol::HistoryPage fitPage(
@@ -106,7 +108,7 @@ private:
     // the session still exists by then.
     template<typename T, typename Fn> Callback<T> onThread(Fn fn);
 
-    QWebSocket *m_socket;
+    Link *m_link;
     ChatService *m_service;
     Worker *m_worker;
     ConnectionId m_id;
@@ -122,11 +124,11 @@ private:
     QString m_device;
     QByteArray m_tokenHash;
 
-    std::deque<Slot> m_slots;
+    QList<Slot> m_slots; // QList: no allocation while empty, O(1) removeFirst
     quint64 m_nextSlot = 1;
     struct Held
     {
-        QString text;
+        QByteArray utf8;
         std::optional<protocol::Error> refusal; // answered with this instead
     };
     QList<Held> m_held; // frames that arrived while authenticating

@@ -1,9 +1,10 @@
-// One socket event-loop thread. The listener hands it accepted descriptors; it
-// reads the HTTP request head, answers /healthz, /readyz and /metrics itself and passes
-// WebSocket upgrades on /ws to its QWebSocketServer, then owns the sessions.
+// One socket event-loop thread. The listener hands it accepted descriptors; each becomes
+// a Link that reads the HTTP request head. The worker answers /healthz, /readyz and
+// /metrics itself, upgrades WebSocket requests on /ws, and owns the sessions.
 #pragma once
 
 #include "bus.h"
+#include "link.h"
 
 #include <QHash>
 #include <QObject>
@@ -13,9 +14,7 @@
 #include <functional>
 #include <optional>
 
-class QTcpSocket;
 class QTimer;
-class QWebSocketServer;
 
 namespace parley::server {
 
@@ -30,7 +29,7 @@ struct HttpEndpoints
     std::function<QByteArray()> metrics;
 };
 
-class Worker : public QObject
+class Worker : public QObject, private Link::Owner
 {
     Q_OBJECT
 
@@ -58,8 +57,10 @@ Q_SIGNALS:
 
 private:
     void adopt(qintptr descriptor);
-    void beginHttp(QTcpSocket *socket);
-    void onNewWebSocket();
+    // Link::Owner
+    void linkRequest(Link *link) override;
+    void linkDropped(Link *link, Link::Drop why) override;
+    void startSession(Link *link);
     void onSessionFinished(ConnectionId id);
     void livenessTick();
     void checkDrained();
@@ -67,7 +68,7 @@ private:
     ChatService *m_service;
     HttpEndpoints m_endpoints;
     std::optional<QSslConfiguration> m_tls;
-    QWebSocketServer *m_webSockets = nullptr;
+    Link::Limits m_linkLimits;
     QTimer *m_liveness = nullptr;
     int m_livenessSlices = 1;
     quint64 m_livenessTick = 0;

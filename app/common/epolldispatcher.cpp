@@ -71,17 +71,25 @@ EpollEventDispatcher::~EpollEventDispatcher()
         close(m_epoll);
 }
 
+namespace {
+// The dispatcher whose processEvents() this thread runs (each thread has at most one).
+thread_local const EpollEventDispatcher *t_running = nullptr;
+} // namespace
+
 // ---- the pass ---------------------------------------------------------------------------
 
 bool EpollEventDispatcher::processEvents(QEventLoop::ProcessEventsFlags flags)
 {
+    t_running = this;
     m_interrupted.store(false);
     Q_EMIT awake();
-    // Every post also calls wakeUp(), so an event posted after this call and before the
-    // wait below leaves the eventfd readable and the wait returns at once.
+    // Every post also calls wakeUp(). From another thread that leaves the eventfd readable,
+    // so the wait below returns at once; from this thread it sets m_postedFromOwnThread.
+    m_postedFromOwnThread = false;
     QCoreApplication::sendPostedEvents();
 
-    const bool mayWait = (flags & QEventLoop::WaitForMoreEvents) && !m_interrupted.load();
+    const bool mayWait = (flags & QEventLoop::WaitForMoreEvents) && !m_interrupted.load()
+        && !m_postedFromOwnThread;
     if (mayWait)
         Q_EMIT aboutToBlock();
     if (m_interrupted.load())
@@ -199,6 +207,13 @@ void EpollEventDispatcher::drainWakeUp()
 
 void EpollEventDispatcher::wakeUp()
 {
+    if (t_running == this) {
+        // Posted by this thread, which is not waiting: no system call, only make sure the
+        // next pass does not block before it has sent the event (a server thread posts
+        // to itself thousands of times a second: replies, flushes, deferred deletes).
+        m_postedFromOwnThread = true;
+        return;
+    }
     if (m_wakeUpPending.exchange(true))
         return;
     [[maybe_unused]] const int rc = eventfd_write(m_wakeFd, 1);

@@ -80,6 +80,9 @@ private:
     int m_epoll = -1;
     int m_wakeFd = -1;
     std::atomic<bool> m_wakeUpPending {false};
+    // A post from this dispatcher's own thread since the last sendPostedEvents(): the
+    // thread is awake, so the eventfd is not written; the next wait just does not block.
+    bool m_postedFromOwnThread = false;
     std::atomic<bool> m_interrupted {false};
     std::unordered_map<int, Socket> m_sockets;
     std::vector<int> m_due; // descriptors with a notifier due, in the pass being dispatched

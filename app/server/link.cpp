@@ -75,8 +75,9 @@ QByteArray closeReason(const QString &reason)
 } // namespace
 
 Link::Link(qintptr descriptor, const std::optional<QSslConfiguration> &tls, const Limits &limits,
-    Owner *owner, QObject *parent)
+    Owner *owner, QObject *parent, LinkFlusher *flusher)
     : QObject(parent)
+    , m_flusher(flusher)
     , m_descriptor(descriptor)
     , m_tls(tls)
     , m_limits(limits)
@@ -88,6 +89,8 @@ Link::Link(qintptr descriptor, const std::optional<QSslConfiguration> &tls, cons
 Link::~Link()
 {
 #ifdef Q_OS_UNIX
+    if (m_flushListed)
+        m_flusher->remove(this);
     // The notifiers go before the descriptor they watch.
     delete m_readNotifier;
     delete m_writeNotifier;
@@ -421,7 +424,10 @@ void Link::writeBytes(QByteArrayView head, const QByteArray &body)
     if (m_fdMode) {
         const qsizetype total = head.size() + body.size();
         qsizetype sent = 0;
-        if (m_out.isEmpty()) {
+        // The first frame of a pass of the event loop goes out at once (no added latency);
+        // frames that follow it in the same pass (the acks of a pipelined burst, say) are
+        // queued and leave together at the end of the pass, one sendmsg() for all of them.
+        if (m_out.isEmpty() && !m_wroteThisPass) {
             iovec pieces[2];
             int count = 0;
             if (!head.isEmpty())
@@ -437,18 +443,24 @@ void Link::writeBytes(QByteArrayView head, const QByteArray &body)
             } while (n < 0 && errno == EINTR);
             if (n < 0) {
                 if (errno != EAGAIN && errno != EWOULDBLOCK) {
-                    closeNow(); // the peer is gone; the read side will confirm it
+                    closeNow(); // the peer is gone; the read side would confirm it
                     return;
                 }
                 n = 0;
             }
             sent = qsizetype(n);
+            if (m_flusher) {
+                m_wroteThisPass = true;
+                listForFlush();
+            }
             if (sent == total)
                 return;
         }
-        // Queue what the kernel did not take: the header's rest as a copy, the body
-        // shared (no copy), with the offset into the first array kept apart.
+        // Queue what was not sent: the header's rest as a copy, the body shared (no
+        // copy), with the offset into the first array kept apart.
         if (sent < head.size()) {
+            if (m_out.isEmpty())
+                m_outOffset = 0;
             m_out.append(head.sliced(sent).toByteArray());
             if (!body.isEmpty())
                 m_out.append(body);
@@ -458,11 +470,10 @@ void Link::writeBytes(QByteArrayView head, const QByteArray &body)
             m_out.append(body);
         }
         m_outBytes += total - sent;
-        if (!m_writeNotifier) {
-            m_writeNotifier = new QSocketNotifier(m_fd, QSocketNotifier::Write, this);
-            connect(m_writeNotifier, &QSocketNotifier::activated, this, &Link::onFdWritable);
-        }
-        m_writeNotifier->setEnabled(true);
+        if (sent > 0 || !m_flusher)
+            flushOut(); // a partial write: the kernel's buffer is full; wait to be writable
+        else
+            listForFlush();
         afterWrite();
         return;
     }
@@ -475,8 +486,34 @@ void Link::writeBytes(QByteArrayView head, const QByteArray &body)
     afterWrite();
 }
 
+void Link::endOfPass()
+{
 #ifdef Q_OS_UNIX
+    m_flushListed = false;
+    m_wroteThisPass = false;
+    if (m_fd < 0 || m_out.isEmpty() || (m_writeNotifier && m_writeNotifier->isEnabled()))
+        return;
+    flushOut();
+    afterWrite();
+#endif
+}
+
+#ifdef Q_OS_UNIX
+void Link::listForFlush()
+{
+    if (!m_flushListed && m_flusher) {
+        m_flushListed = true;
+        m_flusher->add(this);
+    }
+}
+
 void Link::onFdWritable()
+{
+    flushOut();
+    afterWrite();
+}
+
+void Link::flushOut()
 {
     while (!m_out.isEmpty()) {
         iovec pieces[64];
@@ -514,12 +551,42 @@ void Link::onFdWritable()
         }
     }
     if (m_out.isEmpty()) {
-        m_writeNotifier->setEnabled(false);
+        if (m_writeNotifier)
+            m_writeNotifier->setEnabled(false);
         m_out = {}; // gives back the list's storage too
+        return;
     }
-    afterWrite();
+    // The kernel's buffer is full: wait until the socket is writable again.
+    if (!m_writeNotifier) {
+        m_writeNotifier = new QSocketNotifier(m_fd, QSocketNotifier::Write, this);
+        connect(m_writeNotifier, &QSocketNotifier::activated, this, &Link::onFdWritable);
+    }
+    m_writeNotifier->setEnabled(true);
 }
 #endif
+
+// ---- LinkFlusher ---------------------------------------------------------------
+
+void LinkFlusher::add(Link *link)
+{
+    m_links.append(link);
+    if (m_links.size() == 1)
+        QMetaObject::invokeMethod(this, &LinkFlusher::flushAll, Qt::QueuedConnection);
+}
+
+void LinkFlusher::remove(Link *link)
+{
+    m_links.removeOne(link);
+}
+
+void LinkFlusher::flushAll()
+{
+    // Links listed while this runs (a flush that closes a link and wakes a session, say)
+    // wait for the next call, which add() posts.
+    const QList<Link *> links = std::exchange(m_links, {});
+    for (Link *link : links)
+        link->endOfPass();
+}
 
 void Link::afterWrite()
 {

@@ -30,6 +30,24 @@ class QSocketNotifier;
 
 namespace parley::server {
 
+class Link;
+
+// The links of one thread that wrote during the current pass of its event loop. Each
+// link's first frame in a pass is written at once; the frames that follow it in the
+// same pass are queued and leave together when the pass ends (one posted call per
+// pass), so a burst of replies to one peer costs one system call, not one per frame.
+class LinkFlusher : public QObject
+{
+public:
+    using QObject::QObject;
+    void add(Link *link);
+    void remove(Link *link);
+
+private:
+    void flushAll();
+    QList<Link *> m_links;
+};
+
 class Link : public QObject, private WsFrameParser::Handler
 {
 public:
@@ -83,9 +101,10 @@ public:
         ~Receiver() = default;
     };
 
-    // Takes ownership of the descriptor. With `tls`, TLS is negotiated first.
+    // Takes ownership of the descriptor. With `tls`, TLS is negotiated first. Without a
+    // flusher (which must outlive the link) every frame is written at once.
     Link(qintptr descriptor, const std::optional<QSslConfiguration> &tls, const Limits &limits,
-        Owner *owner, QObject *parent);
+        Owner *owner, QObject *parent, LinkFlusher *flusher = nullptr);
     ~Link() override;
 
     // Starts reading; false (and the descriptor closed) when it cannot be used.
@@ -146,9 +165,16 @@ private:
     void setReading(bool reading);
     void startTimer(int ms);
 
+    friend class LinkFlusher;
+    void endOfPass();
+    LinkFlusher *m_flusher;
 #ifdef Q_OS_UNIX
     void onFdReadable();
     void onFdWritable();
+    void flushOut();
+    void listForFlush();
+    bool m_wroteThisPass = false;
+    bool m_flushListed = false;
     bool m_fdMode = false;
     int m_fd = -1;
     QSocketNotifier *m_readNotifier = nullptr;

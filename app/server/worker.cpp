@@ -25,6 +25,7 @@ Worker::Worker(
 {
     setObjectName(u"worker-%1"_s.arg(index));
     m_linkLimits.maxMessageBytes = protocol::MaxFrameBytes;
+    m_flusher = new LinkFlusher(this); // a child: it moves to the worker's thread with it
 
     // Every session is pinged once per ping interval, but not all in one go: the interval
     // is cut into slices of LivenessTickMs and each tick pings the sessions of its slice.
@@ -41,6 +42,12 @@ Worker::~Worker()
     // Sessions are children; delete them while the service is still alive.
     qDeleteAll(m_sessions);
     m_sessions.clear();
+    // Links still in their HTTP phase are children too: they go before the flusher they use.
+    const QObjectList children = this->children();
+    for (QObject *child : children) {
+        if (child != m_flusher && child != m_liveness)
+            delete child;
+    }
 }
 
 void Worker::adoptLater(qintptr descriptor)
@@ -85,7 +92,7 @@ void Worker::adopt(qintptr descriptor)
 {
     if (!m_liveness->isActive())
         m_liveness->start(); // started here: the timer must live on the worker's thread
-    auto *link = new Link(descriptor, m_tls, m_linkLimits, this, this);
+    auto *link = new Link(descriptor, m_tls, m_linkLimits, this, this, m_flusher);
     if (!link->start()) {
         delete link;
         return;

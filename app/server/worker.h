@@ -69,6 +69,7 @@ private:
     HttpEndpoints m_endpoints;
     std::optional<QSslConfiguration> m_tls;
     Link::Limits m_linkLimits;
+    LinkFlusher *m_flusher = nullptr;
     QTimer *m_liveness = nullptr;
     int m_livenessSlices = 1;
     quint64 m_livenessTick = 0;

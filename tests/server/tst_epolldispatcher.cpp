@@ -84,6 +84,7 @@ private Q_SLOTS:
     void manySockets();
     void postedEventsAndWakeUpsAcrossThreads();
     void wakeUpsRacingTheDrain();
+    void postsFromTheOwnThreadDoNotWaitForAWakeUp();
     void threadQuitsWhileIdle();
     void tcpEchoOverLoopback();
 };
@@ -431,6 +432,43 @@ void tst_EpollDispatcher::postedEventsAndWakeUpsAcrossThreads()
         timer->start(1);
     });
     QTRY_VERIFY(ticks.load() >= 3);
+    QMetaObject::invokeMethod(
+        target, [target] { delete target; }, Qt::BlockingQueuedConnection);
+    thread.quit();
+    QVERIFY(thread.wait());
+}
+
+void tst_EpollDispatcher::postsFromTheOwnThreadDoNotWaitForAWakeUp()
+{
+    // A thread that posts to itself writes no eventfd (it is awake); the posts must still
+    // run before the loop sleeps. Nothing else would wake this thread: no timers, and the
+    // only socket is drained. Each posted call posts the next, from inside
+    // sendPostedEvents(), and the first is posted from a socket notifier's handler.
+    QThread thread;
+    thread.setEventDispatcher(new EpollEventDispatcher);
+    auto *target = new QObject;
+    target->moveToThread(&thread);
+    thread.start();
+
+    SocketPair pair;
+    std::atomic<int> chain {0};
+    std::function<void()> next = [&] {
+        if (++chain < 1000)
+            QMetaObject::invokeMethod(target, next, Qt::QueuedConnection);
+    };
+    QMetaObject::invokeMethod(
+        target,
+        [&] {
+            auto *notifier = new QSocketNotifier(pair.fds[0], QSocketNotifier::Read, target);
+            connect(notifier, &QSocketNotifier::activated, target, [&] {
+                pair.drain();
+                QMetaObject::invokeMethod(target, next, Qt::QueuedConnection);
+            });
+        },
+        Qt::BlockingQueuedConnection);
+    pair.writeByte();
+    QTRY_COMPARE(chain.load(), 1000);
+
     QMetaObject::invokeMethod(
         target, [target] { delete target; }, Qt::BlockingQueuedConnection);
     thread.quit();

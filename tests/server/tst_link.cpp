@@ -34,18 +34,21 @@ bool waitUntil(const std::function<bool()> &done, int ms = 10000)
 class Harness : public QTcpServer, public Link::Owner, public Link::Receiver
 {
 public:
+    LinkFlusher flusher; // as the worker has: frames after the first of a pass are coalesced
     Link::Limits limits;
-    Link *link = nullptr;
+    QPointer<Link> link;
     QByteArrayList texts;
     int pongs = 0;
     bool closed = false;
     QList<Link::Drop> drops;
     bool echo = false;
 
+    ~Harness() override { delete link.data(); } // before the flusher it uses
+
 protected:
     void incomingConnection(qintptr descriptor) override
     {
-        link = new Link(descriptor, std::nullopt, limits, this, this);
+        link = new Link(descriptor, std::nullopt, limits, this, this, &flusher);
         QVERIFY(link->start());
     }
 
@@ -250,6 +253,21 @@ private Q_SLOTS:
         QCOMPARE(frame->first, int(P::Text));
         QCOMPARE(frame->second, QByteArray("héllo, wörld"));
         QCOMPARE(m_harness->texts, QByteArrayList {"héllo, wörld"});
+    }
+
+    void aBurstInOnePassArrivesWholeAndInOrder()
+    {
+        // The first frame is written at once, the rest wait for the end of the pass.
+        upgradeClient();
+        for (int i = 0; i < 500; ++i)
+            m_harness->link->sendText("frame " + QByteArray::number(i));
+        QVERIFY(m_harness->link->pendingBytes() > 0);
+        for (int i = 0; i < 500; ++i) {
+            const auto frame = m_reader.wait(*m_client);
+            QVERIFY(frame);
+            QCOMPARE(frame->second, "frame " + QByteArray::number(i));
+        }
+        QCOMPARE(m_harness->link->pendingBytes(), 0);
     }
 
     void framesRightBehindTheHead()

@@ -3,8 +3,6 @@
 #include "codec.h"
 #include "logging.h"
 
-#include <QUuid>
-
 #include <algorithm>
 
 namespace parley::client {
@@ -70,7 +68,7 @@ ChatMessage Outbox::enqueue(
 {
     ChatMessage message;
     message.conv = protocol::conversationId(me, peer);
-    message.cid = QUuid::createUuid().toString(QUuid::WithoutBraces);
+    message.cid = protocol::newCid();
     message.from = me;
     message.to = peer;
     message.body = body;

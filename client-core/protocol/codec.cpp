@@ -2,10 +2,12 @@
 
 #include "logging.h"
 
+#include <QDateTime>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonParseError>
 #include <QJsonValue>
+#include <QRandomGenerator>
 #include <QSet>
 
 #include <algorithm>
@@ -995,6 +997,20 @@ QString normalizeUserName(QStringView user)
             c = QChar(c.unicode() + (u'a' - u'A'));
     }
     return lowered;
+}
+
+QString newCid()
+{
+    QByteArray bytes(16, Qt::Uninitialized);
+    QRandomGenerator::system()->generate(bytes.begin(), bytes.end());
+    const auto ms = quint64(QDateTime::currentMSecsSinceEpoch());
+    for (int i = 0; i < 6; ++i)
+        bytes[i] = char((ms >> (8 * (5 - i))) & 0xff);
+    bytes[6] = char(0x70 | (bytes[6] & 0x0f)); // version 7
+    bytes[8] = char(0x80 | (bytes[8] & 0x3f)); // variant 10
+    const QByteArray hex = bytes.toHex();
+    return QString::fromLatin1(hex.first(8) + '-' + hex.sliced(8, 4) + '-' + hex.sliced(12, 4) + '-'
+        + hex.sliced(16, 4) + '-' + hex.sliced(20));
 }
 
 QString conversationId(QStringView a, QStringView b)

@@ -57,6 +57,11 @@ QJsonObject messageToJson(const Message &message, bool withType);
 bool isValidUserName(QStringView lowercased);
 QString normalizeUserName(QStringView user); // lowercases
 QString conversationId(QStringView a, QStringView b); // "a:b", sorted
+// A new client id for a send: a UUID version 7 (RFC 9562: 48 bits of Unix milliseconds,
+// then random bits), so that one sender's cids sort by time. The server's (sender, cid)
+// index then grows at its end instead of at a random page per message, which is most of
+// what a durable send writes (docs/performance.md).
+QString newCid();
 // The two members of a conversation id, or nullopt if malformed.
 std::optional<std::pair<QString, QString>> conversationMembers(QStringView conv);
 qsizetype codePointCount(QStringView text);

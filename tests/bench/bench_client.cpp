@@ -14,6 +14,7 @@
 //   bench_client [--messages N] [--conversations C] [--filler F] [--single S] [--db PATH]
 #include "cache.h"
 #include "chatmessage.h"
+#include "codec.h"
 
 #include <QCommandLineParser>
 #include <QCoreApplication>
@@ -22,7 +23,6 @@
 #include <QFile>
 #include <QRandomGenerator>
 #include <QTemporaryDir>
-#include <QUuid>
 
 #include <algorithm>
 #include <cstdio>
@@ -150,7 +150,7 @@ QList<ChatMessage> makeConversation(const QString &peer, int count, qint64 first
         ChatMessage m;
         m.conv = conversationWith(peer);
         m.seq = i + 1;
-        m.cid = QUuid::createUuid().toString(QUuid::WithoutBraces);
+        m.cid = parley::protocol::newCid();
         m.outgoing = random.bounded(10) < 4;
         m.from = m.outgoing ? kUser : peer;
         m.to = m.outgoing ? peer : kUser;

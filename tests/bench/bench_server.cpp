@@ -6,6 +6,8 @@
 // It starts its own server (fresh data dir, raised rate limits) unless --url is given.
 //
 //   bench_server [--pairs N] [--seconds S] [--rate R] [--idle C] [--url ws://...]
+#include "codec.h"
+
 #include <QCommandLineParser>
 #include <QCoreApplication>
 #include <QDateTime>
@@ -17,7 +19,6 @@
 #include <QRegularExpression>
 #include <QTemporaryDir>
 #include <QTimer>
-#include <QUuid>
 #include <QWebSocket>
 
 #include <algorithm>
@@ -130,10 +131,11 @@ int main(int argc, char **argv)
         u"C"_s, u"10000"_s});
     parser.addOption({u"url"_s, u"Use a running server instead of starting one."_s, u"URL"_s});
     parser.addOption({u"threads"_s, u"--threads for the server it starts."_s, u"T"_s, u"0"_s});
-    parser.addOption({ u"phases"_s,
-                       u"Measurements to run, comma-separated: throughput,latency,memory (default all)."_s,
-                       u"LIST"_s, u"throughput,latency,memory"_s });
-    parser.addOption({u"server-pid"_s, u"With --url: the server's pid, to read its memory."_s, u"PID"_s});
+    parser.addOption({u"phases"_s,
+        u"Measurements to run, comma-separated: throughput,latency,memory (default all)."_s,
+        u"LIST"_s, u"throughput,latency,memory"_s});
+    parser.addOption(
+        {u"server-pid"_s, u"With --url: the server's pid, to read its memory."_s, u"PID"_s});
     parser.process(app);
 
     // 10k sockets need more than the usual 1024 descriptors.
@@ -216,7 +218,7 @@ int main(int argc, char **argv)
                 while (running && inFlight[i] < window) {
                     ++inFlight[i];
                     const QJsonObject f {{u"type"_s, u"send"_s}, {u"to"_s, to},
-                        {u"cid"_s, QUuid::createUuid().toString(QUuid::WithoutBraces)},
+                        {u"cid"_s, parley::protocol::newCid()},
                         {u"body"_s, u"benchmark message body of a typical length, 60 chars."_s}};
                     c->ws->sendTextMessage(
                         QString::fromUtf8(QJsonDocument(f).toJson(QJsonDocument::Compact)));
@@ -279,7 +281,7 @@ int main(int argc, char **argv)
             while (sent < total && start + qint64(double(sent) * intervalNs) <= now) {
                 const qint64 due = start + qint64(double(sent) * intervalNs);
                 const size_t i = size_t(sent % qint64(senders.size()));
-                const QString cid = QUuid::createUuid().toString(QUuid::WithoutBraces);
+                const QString cid = parley::protocol::newCid();
                 intended.insert(cid, due);
                 const QJsonObject f {{u"type"_s, u"send"_s}, {u"to"_s, receivers[i]->user},
                     {u"cid"_s, cid},
@@ -304,8 +306,8 @@ int main(int argc, char **argv)
 
     // ---- 3. memory per idle connection ----------------------------------------------
     const qint64 serverPid = server.state() == QProcess::Running
-            ? server.processId()
-            : parser.value(u"server-pid"_s).toLongLong();
+        ? server.processId()
+        : parser.value(u"server-pid"_s).toLongLong();
     if (phases.contains(u"memory"_s) && idle > 0 && serverPid > 0) {
         for (auto &r : receivers)
             r->onFrame = nullptr;

@@ -3,6 +3,7 @@
 // validation helpers shared with the server and client-core.
 #include "codec.h"
 
+#include <QDateTime>
 #include <QJsonDocument>
 #include <QRandomGenerator>
 #include <QTest>
@@ -106,6 +107,7 @@ class TestCodec : public QObject
     Q_OBJECT
 
 private Q_SLOTS:
+    void newCidsAreVersion7AndSortByTime();
     void clientRoundTrip_data();
     void clientRoundTrip();
     void serverRoundTrip_data();
@@ -142,6 +144,26 @@ private Q_SLOTS:
 };
 
 // ---- round trips -----------------------------------------------------------
+
+void TestCodec::newCidsAreVersion7AndSortByTime()
+{
+    const QString first = newCid();
+    QCOMPARE(first.size(), 36);
+    QCOMPARE(first.at(14), u'7'); // version
+    QVERIFY(QStringView(u"89ab").contains(first.at(19))); // variant 10
+    // The first 48 bits are the time in milliseconds.
+    const qint64 ms = first.first(8).append(first.sliced(9, 4)).toLongLong(nullptr, 16);
+    QVERIFY(qAbs(ms - QDateTime::currentMSecsSinceEpoch()) < 60000);
+    // A send frame takes it as its cid.
+    const QByteArray frame = R"({"type":"send","rid":"r1","to":"bob","cid":")" + first.toLatin1()
+        + R"(","body":"hi"})";
+    QVERIFY(decodeClientFrame(frame).ok());
+    // A cid from a later millisecond sorts after, so one sender's cids grow in order.
+    const qint64 start = QDateTime::currentMSecsSinceEpoch();
+    while (QDateTime::currentMSecsSinceEpoch() == start) { }
+    QVERIFY(first < newCid());
+    QVERIFY(newCid() != newCid());
+}
 
 void TestCodec::clientRoundTrip_data()
 {

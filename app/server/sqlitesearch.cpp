@@ -3,6 +3,7 @@
 #include "searchtext.h"
 
 #include <QByteArray>
+#include <QMessageAuthenticationCode>
 #include <QStringList>
 
 #include <algorithm>
@@ -20,7 +21,9 @@ QString memberToken(QChar kind, const QString &user)
     return u"\"\uE000"_s + kind + QString::fromLatin1(user.toUtf8().toHex()) + u'"';
 }
 
-constexpr char CursorTag[] = "s1:";
+// "s1:<id>" cursors had no MAC and are refused now.
+constexpr char CursorTag[] = "s2:";
+constexpr qsizetype CursorMacBytes = 12;
 
 } // namespace
 
@@ -39,20 +42,40 @@ QString matchExpression(const SearchQuery &query)
         + protocol::search::fts5Expression(query.words, u"body");
 }
 
-QString encodeCursor(qint64 id)
+namespace {
+
+// Binds an id to the user and the query under the store's key: a cursor of another
+// search, another user's, a mangled or a hand-made one fails the check.
+QByteArray cursorMac(const QByteArray &key, const SearchQuery &query, qint64 id)
 {
-    const QByteArray text = QByteArray(CursorTag) + QByteArray::number(id);
+    const QString bound = QStringList {query.user, query.words.join(u' '),
+        query.conv.value_or(QString()), query.from.value_or(QString()), QString::number(id)}
+                              .join(u'\n');
+    return QMessageAuthenticationCode::hash(bound.toUtf8(), key, QCryptographicHash::Sha256)
+        .first(CursorMacBytes);
+}
+
+} // namespace
+
+QString encodeCursor(const QByteArray &key, const SearchQuery &query, qint64 id)
+{
+    const QByteArray text
+        = QByteArray(CursorTag) + QByteArray::number(id) + ':' + cursorMac(key, query, id).toHex();
     return QString::fromLatin1(
         text.toBase64(QByteArray::Base64UrlEncoding | QByteArray::OmitTrailingEquals));
 }
 
-std::optional<qint64> decodeCursor(const QString &cursor)
+std::optional<qint64> decodeCursor(const QByteArray &key, const SearchQuery &query)
 {
-    const auto decoded = QByteArray::fromBase64Encoding(
-        cursor.toLatin1(), QByteArray::Base64UrlEncoding | QByteArray::AbortOnBase64DecodingErrors);
+    const auto decoded = QByteArray::fromBase64Encoding(query.cursor.toLatin1(),
+        QByteArray::Base64UrlEncoding | QByteArray::AbortOnBase64DecodingErrors);
     if (!decoded || !decoded.decoded.startsWith(CursorTag))
         return std::nullopt;
-    const QByteArray digits = decoded.decoded.mid(qsizetype(sizeof(CursorTag)) - 1);
+    const QList<QByteArray> parts
+        = decoded.decoded.mid(qsizetype(sizeof(CursorTag)) - 1).split(':');
+    if (parts.size() != 2)
+        return std::nullopt;
+    const QByteArray &digits = parts.at(0);
     // Only the form encodeCursor writes: plain decimal digits, a positive id.
     if (digits.isEmpty() || digits.size() > 19
         || !std::all_of(
@@ -60,8 +83,8 @@ std::optional<qint64> decodeCursor(const QString &cursor)
         return std::nullopt;
     bool ok = false;
     const qint64 id = digits.toLongLong(&ok);
-    if (!ok || id <= 0 || encodeCursor(id) != cursor)
-        return std::nullopt;
+    if (!ok || id <= 0 || encodeCursor(key, query, id) != query.cursor)
+        return std::nullopt; // compares the whole cursor, MAC included
     return id;
 }
 

@@ -110,10 +110,12 @@ inline constexpr QStringView Sql
 // from as sender) in the members column, every word as a prefix in the body column.
 QString matchExpression(const SearchQuery &query);
 
-// Cursors name the message id a page continues below: base64url of "s1:<id>".
-QString encodeCursor(qint64 id);
-// The id, or nothing when cursor is not one encodeCursor made.
-std::optional<qint64> decodeCursor(const QString &cursor);
+// Cursors name the message id a page continues below, bound to the user and the query by
+// an HMAC-SHA-256 under the store's key: base64url of "s2:<id>:<mac, 12 bytes in hex>".
+// The key is made when the store opens, so cursors last as long as the server process.
+QString encodeCursor(const QByteArray &key, const SearchQuery &query, qint64 id);
+// The id, or nothing when query.cursor is not one encodeCursor made for this query.
+std::optional<qint64> decodeCursor(const QByteArray &key, const SearchQuery &query);
 
 // FTS5's snippet counts tokens, so long words can make it exceed the protocol's length;
 // then the shared snippet rules draw it from the body instead.

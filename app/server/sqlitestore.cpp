@@ -34,6 +34,7 @@
 #include <QDeadlineTimer>
 #include <QDir>
 #include <QFile>
+#include <QRandomGenerator>
 #include <QSqlDatabase>
 #include <QSqlError>
 #include <QSqlQuery>
@@ -535,11 +536,11 @@ Result<HistorySlice> history(Connection &db, const HistoryQuery &query)
     return slice;
 }
 
-Result<SearchPage> search(Connection &db, const SearchQuery &query)
+Result<SearchPage> search(Connection &db, const SearchQuery &query, const QByteArray &cursorKey)
 {
     qint64 before = std::numeric_limits<qint64>::max();
     if (!query.cursor.isEmpty()) {
-        const std::optional<qint64> id = sqlitesearch::decodeCursor(query.cursor);
+        const std::optional<qint64> id = sqlitesearch::decodeCursor(cursorKey, query);
         if (!id)
             return StoreError {StoreError::Code::Invalid, u"not a search cursor of this store"_s};
         before = *id;
@@ -556,7 +557,8 @@ Result<SearchPage> search(Connection &db, const SearchQuery &query)
             page.hits.append(protocol::SearchHit {q.value(1).toString(), q.value(2).toLongLong(),
                 q.value(3).toString(), q.value(4).toLongLong(), body,
                 sqlitesearch::fitSnippet(q.value(6).toString(), body, query.words)});
-            page.cursorAfter.append(sqlitesearch::encodeCursor(q.value(0).toLongLong()));
+            page.cursorAfter.append(
+                sqlitesearch::encodeCursor(cursorKey, query, q.value(0).toLongLong()));
         });
     if (!ok)
         return db.error();
@@ -951,10 +953,18 @@ void SqliteStore::lastSeen(const QStringList &users, Callback<QHash<QString, qin
     }));
 }
 
+QByteArray SqliteStore::randomKey()
+{
+    QByteArray key(32, Qt::Uninitialized);
+    QRandomGenerator::system()->generate(key.begin(), key.end());
+    return key;
+}
+
 void SqliteStore::search(const SearchQuery &query, Callback<SearchPage> done)
 {
-    enqueue(task<SearchPage>(Reads, std::move(done),
-                [query](Connection &db) { return server::search(db, query); }),
+    enqueue(
+        task<SearchPage>(Reads, std::move(done),
+            [query, key = m_cursorKey](Connection &db) { return server::search(db, query, key); }),
         Lane::Search);
 }
 

@@ -87,6 +87,9 @@ private:
 
     const QString m_dataDir;
     const QString m_path;
+    // Authenticates search cursors (sqlitesearch::encodeCursor); random per process.
+    const QByteArray m_cursorKey = randomKey();
+    static QByteArray randomKey();
     int m_busyTimeoutMs = 5000;
     std::unique_ptr<QThread> m_thread; // created by open(), joined by close()
     std::unique_ptr<WalCheckpointer> m_checkpointer; // likewise

@@ -97,6 +97,7 @@ private Q_SLOTS:
     void pagesReachTheEndOnce();
     void foreignCursorIsInvalid_data();
     void foreignCursorIsInvalid();
+    void cursorsAreBoundToUserAndQuery();
     void searchSeesWritesQueuedBeforeIt();
     void upgradeIndexesEarlierMessages();
     void indexFollowsInBatches();
@@ -269,7 +270,11 @@ void TestSqliteSearch::foreignCursorIsInvalid_data()
     };
     QTest::newRow("garbage") << u"not a cursor!"_s;
     QTest::newRow("not base64") << u"%%%%"_s;
-    QTest::newRow("other version") << b64("s2:5");
+    QTest::newRow("version 1, hand-made") << b64("s1:5"); // had no MAC: refused now
+    QTest::newRow("no MAC") << b64("s2:5");
+    QTest::newRow("empty MAC") << b64("s2:5:");
+    QTest::newRow("forged MAC") << b64("s2:5:000000000000000000000000");
+    QTest::newRow("other version") << b64("s3:5:000000000000000000000000");
     QTest::newRow("no id") << b64("s1:");
     QTest::newRow("negative") << b64("s1:-5");
     QTest::newRow("zero") << b64("s1:0");
@@ -287,6 +292,27 @@ void TestSqliteSearch::foreignCursorIsInvalid()
     QVERIFY(!page.ok());
     QCOMPARE(int(page.error().code), int(StoreError::Code::Invalid));
     QCOMPARE(m_sync->bodies(u"alice"_s, u"hello"_s), QStringList {u"hello"_s});
+}
+
+void TestSqliteSearch::cursorsAreBoundToUserAndQuery()
+{
+    for (int i = 0; i < 5; ++i)
+        m_sync->send(u"alice"_s, u"bob"_s, u"budget report %1"_s.arg(i));
+    const auto first = m_sync->search(u"alice"_s, u"report"_s, 2);
+    VERIFY_OK(first);
+    QVERIFY(first.value().next);
+    const QString cursor = *first.value().next;
+    VERIFY_OK(m_sync->search(u"alice"_s, u"report"_s, 2, cursor));
+    // The same cursor in bob's search (he is in the conversation), in another query of
+    // alice's, or narrowed to a conversation is refused, not answered from its position.
+    for (const auto &[user, words] : {std::pair {u"bob"_s, u"report"_s},
+             std::pair {u"alice"_s, u"budget"_s}, std::pair {u"alice"_s, u"report budget"_s}}) {
+        const auto page = m_sync->search(user, words, 2, cursor);
+        QVERIFY(!page.ok());
+        QCOMPARE(int(page.error().code), int(StoreError::Code::Invalid));
+    }
+    const auto narrowed = m_sync->search(u"alice"_s, u"report"_s, 2, cursor, u"alice:bob"_s);
+    QVERIFY(!narrowed.ok());
 }
 
 void TestSqliteSearch::searchSeesWritesQueuedBeforeIt()

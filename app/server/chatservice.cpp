@@ -25,6 +25,10 @@ ChatService::ChatService(
         "Sends answered from the store because their cid was already stored.");
     m_ackLatency = &m_metrics->histogram("parley_ack_latency_seconds",
         "Time from a send frame's arrival to its ack being written.", Metrics::LatencyBuckets);
+    for (const char *reason :
+        {"head_timeout", "close_timeout", "slow_reader", "protocol_error", "signin_deadline"})
+        m_metrics->counter("parley_connections_dropped_total",
+            "Connections closed by a server-side limit, by reason.", {{"reason", reason}});
     m_bus->setPresenceHandler(
         [this](const QString &user, bool online, qint64 ts) { presenceChanged(user, online, ts); });
 }
@@ -93,6 +97,15 @@ void ChatService::frameRejected(ErrorCode code)
     m_metrics
         ->counter("parley_frames_rejected_total", "Frames answered with an error, by code.",
             {{"code", errorCodeName(code).toUtf8()}})
+        .inc();
+}
+
+void ChatService::connectionDropped(QByteArrayView reason)
+{
+    m_metrics
+        ->counter("parley_connections_dropped_total",
+            "Connections closed by a server-side limit, by reason.",
+            {{"reason", reason.toByteArray()}})
         .inc();
 }
 

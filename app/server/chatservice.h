@@ -47,6 +47,10 @@ public:
     void messageStored();
     void messageDuplicate();
     void frameRejected(protocol::ErrorCode code);
+    // A connection closed by a server-side limit: "head_timeout", "close_timeout",
+    // "slow_reader", "protocol_error" (a frame that broke RFC 6455), "signin_deadline".
+    void connectionDropped(QByteArrayView reason);
+    void signInDeadlineMissed() { connectionDropped("signin_deadline"); }
     void ackLatency(qint64 nanoseconds);
     int connections() const { return m_connections.load(); }
 

@@ -277,6 +277,7 @@ void Link::wsClose(int code, QByteArray)
 void Link::wsProtocolError(int closeCode, const char *why)
 {
     qCDebug(lcServerNet) << "WebSocket protocol error from" << m_peer << ":" << why;
+    m_owner->linkDropped(this, Drop::ProtocolError);
     if (m_state == State::Open) {
         QByteArray payload(2, Qt::Uninitialized);
         qToBigEndian<quint16>(quint16(closeCode), payload.data());

@@ -70,6 +70,7 @@ public:
         HeadTimeout, // no complete request head in time
         CloseTimeout, // the close handshake or the last output did not finish in time
         SlowReader, // the outgoing queue passed dropAt or stayed over the mark too long
+        ProtocolError, // a frame broke RFC 6455 (closed with 1002, 1007 or 1009)
     };
 
     // Who hears of a link before its upgrade (the worker).
@@ -79,7 +80,7 @@ public:
         // The request head is complete, or failed (request().state() says which). The
         // owner answers with respond() or upgrade().
         virtual void linkRequest(Link *link) = 0;
-        // A link ended before it was upgraded or answered, or was dropped (for counting).
+        // A link was dropped by a limit, or broke the protocol (for logs and metrics).
         virtual void linkDropped(Link *link, Drop why) = 0;
 
     protected:

@@ -78,8 +78,9 @@ bool Server::start(QString *error)
     m_service = std::make_unique<ChatService>(
         m_config, m_store.get(), m_bus.get(), m_hasher.get(), m_metrics.get());
 
-    HttpEndpoints endpoints {[this] { return healthResponse(false); },
-        [this] { return healthResponse(true); }, [this] { return metricsResponse(); }};
+    HttpEndpoints endpoints {[this](bool details) { return healthResponse(false, details); },
+        [this](bool details) { return healthResponse(true, details); },
+        [this] { return metricsResponse(); }};
     for (int i = 0; i < m_config.workerThreads; ++i) {
         auto *thread = new QThread(this);
         thread->setObjectName(u"parley-io-%1"_s.arg(i));
@@ -192,7 +193,7 @@ void Server::finishShutdown()
     Q_EMIT stopped();
 }
 
-QByteArray Server::healthResponse(bool readiness) const
+QByteArray Server::healthResponse(bool readiness, bool details) const
 {
     const StoreHealth store = m_store->health();
     const BusHealth bus = m_bus->health();
@@ -207,13 +208,18 @@ QByteArray Server::healthResponse(bool readiness) const
         {u"node"_s, m_config.nodeId},
         {u"uptimeSeconds"_s, (QDateTime::currentMSecsSinceEpoch() - m_startedAt) / 1000},
         {u"connections"_s, m_service ? m_service->connections() : 0},
-        {u"store"_s,
-            QJsonObject {
-                {u"ok"_s, store.ok}, {u"backend"_s, store.backend}, {u"detail"_s, store.detail}}},
-        {u"bus"_s,
-            QJsonObject {
-                {u"ok"_s, bus.ok}, {u"backend"_s, bus.backend}, {u"detail"_s, bus.detail}}},
+        {u"store"_s, QJsonObject {{u"ok"_s, store.ok}, {u"backend"_s, store.backend}}},
+        {u"bus"_s, QJsonObject {{u"ok"_s, bus.ok}, {u"backend"_s, bus.backend}}},
     };
+    if (details) {
+        // Paths, endpoints and error texts: for the operator on the machine only.
+        QJsonObject storePart = body.value(u"store"_s).toObject();
+        storePart.insert(u"detail"_s, store.detail);
+        body.insert(u"store"_s, storePart);
+        QJsonObject busPart = body.value(u"bus"_s).toObject();
+        busPart.insert(u"detail"_s, bus.detail);
+        body.insert(u"bus"_s, busPart);
+    }
     return HttpRequestParser::response(ready || !readiness ? 200 : 503, "application/json",
         QByteArray(QJsonDocument(body).toJson(QJsonDocument::Compact) + '\n'));
 }

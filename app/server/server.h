@@ -48,7 +48,8 @@ Q_SIGNALS:
 private:
     // /healthz: always 200 with the JSON status (the contract); /readyz: the same body,
     // 503 unless the node can take traffic (for load balancers).
-    QByteArray healthResponse(bool readiness) const;
+    // `details` adds the store's and the bus's detail (a file path, an endpoint, an error).
+    QByteArray healthResponse(bool readiness, bool details) const;
     QByteArray metricsResponse() const;
     void finishShutdown();
 

@@ -79,6 +79,15 @@ const QList<Option> &options()
         {u"frame-rate"_s, u"N"_s, u"Sustained frames per second per connection (default 200)."_s},
         {u"ping-interval"_s, u"SECONDS"_s,
             u"Ping every connection this often; drop it after two missed pongs (default 30)."_s},
+        {u"auth-timeout"_s, u"SECONDS"_s,
+            u"Close a connection that has not signed in this long after connecting, unless a "
+            u"sign-in is under way (default 30)."_s},
+        {u"token-check-interval"_s, u"SECONDS"_s,
+            u"Check each signed-in connection's token in the store this often, so that a "
+            u"sign-out reaches it even if the bus lost the news (default 60)."_s},
+        {u"slow-reader-timeout"_s, u"SECONDS"_s,
+            u"Drop a connection whose unread replies stay over 256 KiB this long (its requests "
+            u"are not read meanwhile; over 4 MiB it is dropped at once; default 30)."_s},
         {u"drain-timeout"_s, u"SECONDS"_s,
             u"On SIGTERM, wait this long for in-flight writes before closing (default 10)."_s},
     };
@@ -286,6 +295,9 @@ ConfigParse parseServerConfig(const QStringList &arguments, const QStringList &e
         && number(u"frame-burst"_s, 1, 1e9, &config.frameBurst)
         && number(u"frame-rate"_s, 0.01, 1e9, &config.framesPerSecond)
         && number(u"ping-interval"_s, 1, 3600, &config.pingIntervalSeconds)
+        && number(u"auth-timeout"_s, 1, 3600, &config.authTimeoutSeconds)
+        && number(u"token-check-interval"_s, 1, 86400, &config.tokenCheckSeconds)
+        && number(u"slow-reader-timeout"_s, 1, 3600, &config.slowReaderSeconds)
         && number(u"drain-timeout"_s, 0, 3600, &config.drainTimeoutSeconds);
     if (!numbersOk)
         return fail(

@@ -45,6 +45,9 @@ struct ServerConfig
     double frameBurst = 400; // every frame, including sends
     double framesPerSecond = 200;
     int pingIntervalSeconds = 30; // every connection is pinged, dropped after two misses
+    int authTimeoutSeconds = 30; // a connection with no sign-in done or under way is closed
+    int tokenCheckSeconds = 60; // how often a signed-in connection's token is checked again
+    int slowReaderSeconds = 30; // a connection over its output mark this long is dropped
     int drainTimeoutSeconds = 10;
     int historyLimitCap = 500;
 

@@ -323,21 +323,55 @@ void Session::handleResume(const Resume &frame, quint64 slot)
 {
     m_phase = Phase::Authenticating;
     const QByteArray hash = PasswordHasher::tokenHash(frame.token);
+    m_tokenHash = hash;
+    m_tokenRevoked = false;
+    const Error signedOut {frame.rid, ErrorCode::AuthFailed,
+        u"this session has expired or was signed out; sign in again"_s, {}};
     m_service->store().findToken(hash, nowMs(),
-        onThread<TokenRecord>([frame, slot, hash](Session *s, Result<TokenRecord> result) {
-            if (!result) {
-                if (result.error().code == StoreError::Code::NotFound)
-                    s->authFailed(slot,
-                        {frame.rid, ErrorCode::AuthFailed,
-                            u"this session has expired or was signed out; sign in again"_s, {}});
-                else
-                    s->authFailed(slot, s->storeError(frame.rid, result.error()));
-                return;
-            }
-            const TokenRecord &token = result.value();
-            s->m_tokenHash = hash;
-            s->authenticated(token.user, token.device, frame.token, token.expires, frame.rid, slot);
-        }));
+        onThread<TokenRecord>(
+            [frame, slot, hash, signedOut](Session *s, Result<TokenRecord> result) {
+                if (!result) {
+                    s->m_tokenHash.clear();
+                    if (result.error().code == StoreError::Code::NotFound)
+                        s->authFailed(slot, signedOut);
+                    else
+                        s->authFailed(slot, s->storeError(frame.rid, result.error()));
+                    return;
+                }
+                // A sign-out of this token may be racing this resume. Listen for its news
+                // first, then check the token once more: the sign-out either committed before
+                // the second check (which then fails) or publishes after we listen (and
+                // deliver() marks the resume revoked). Either way the resume fails.
+                const TokenRecord token = result.value();
+                s->subscribeUser(token.user);
+                s->m_service->store().findToken(hash, nowMs(),
+                    s->onThread<TokenRecord>(
+                        [frame, slot, token, signedOut](Session *s, Result<TokenRecord> again) {
+                            if (!again || s->m_tokenRevoked) {
+                                s->m_service->bus().unsubscribe(userTopic(token.user), s->m_id);
+                                s->m_tokenHash.clear();
+                                if (!again && again.error().code != StoreError::Code::NotFound)
+                                    s->authFailed(slot, s->storeError(frame.rid, again.error()));
+                                else
+                                    s->authFailed(slot, signedOut);
+                                return;
+                            }
+                            s->authenticated(token.user, token.device, frame.token, token.expires,
+                                frame.rid, slot);
+                        }));
+            }));
+}
+
+void Session::subscribeUser(const QString &user)
+{
+    // Idempotent on both buses: a second subscription of a connection to a topic is one.
+    const QPointer<Worker> worker = m_worker;
+    const ConnectionId id = m_id;
+    m_service->bus().subscribe(
+        userTopic(user), {id, m_worker, [worker, id](const BusEvent &e) {
+                              if (Session *s = worker ? worker->session(id) : nullptr)
+                                  s->deliver(e);
+                          }});
 }
 
 void Session::issueToken(
@@ -367,16 +401,11 @@ void Session::authenticated(const QString &user, const QString &device, const QS
     m_device = device;
     qCInfo(lcServerAuth) << "connection" << m_id << "signed in as" << user << "device" << device;
 
+    m_tokenCheckedMs = nowMs();
     // Subscribe before answering: anything stored from now on reaches this
     // connection live, anything before it through sync/history.
-    const QPointer<Worker> worker = m_worker;
-    const ConnectionId id = m_id;
-    m_service->bus().subscribe(
-        userTopic(user), {id, m_worker, [worker, id](const BusEvent &e) {
-                              if (Session *s = worker ? worker->session(id) : nullptr)
-                                  s->deliver(e);
-                          }});
-    m_service->bus().connectionUp(user, id);
+    subscribeUser(user);
+    m_service->bus().connectionUp(user, m_id);
     fill(slot, ServerFrame(Welcome {rid, user, device, token, expires}));
 
     m_service->store().conversationPeers(
@@ -395,6 +424,15 @@ void Session::authFailed(quint64 slot, const Error &error)
     m_phase = Phase::Anonymous;
     m_service->frameRejected(error.code);
     fill(slot, ServerFrame(error));
+    if (m_signInOverdue) {
+        // The deadline passed while this attempt ran: the answer goes out, then the close.
+        m_held.clear();
+        m_closeAfterFlush = true;
+        m_closeCodeAfterFlush = ClosePolicy;
+        m_service->signInDeadlineMissed();
+        flush();
+        return;
+    }
     processHeld();
 }
 
@@ -774,6 +812,15 @@ void Session::handleSearch(const SearchRequest &frame, quint64 slot)
 
 void Session::deliver(const BusEvent &event)
 {
+    if (event.kind == BusEvent::Kind::RevokeToken) {
+        if (m_tokenHash.isEmpty() || event.payload != m_tokenHash)
+            return;
+        if (m_phase == Phase::Authenticated)
+            closeWith(CloseNormal, u"signed out"_s);
+        else
+            m_tokenRevoked = true; // a resume of this very token is under way: it fails
+        return;
+    }
     if (m_phase != Phase::Authenticated)
         return;
     switch (event.kind) {
@@ -781,8 +828,6 @@ void Session::deliver(const BusEvent &event)
         sendNow(event.payload);
         break;
     case BusEvent::Kind::RevokeToken:
-        if (event.payload == m_tokenHash)
-            closeWith(CloseNormal, u"signed out"_s);
         break;
     case BusEvent::Kind::WatchPresence:
         watchPresenceOf({QString::fromUtf8(event.payload)}, true);
@@ -832,7 +877,10 @@ void Session::flush()
     }
     if (m_slots.empty()) {
         if (m_closeAfterFlush)
-            closeWith(m_closeCodeAfterFlush, u"signed out"_s);
+            closeWith(m_closeCodeAfterFlush,
+                m_closeCodeAfterFlush == ClosePolicy
+                    ? u"sign in first (register, login or resume)"_s
+                    : u"signed out"_s);
         else if (m_draining)
             closeWith(CloseGoingAway, u"server shutting down"_s);
     }
@@ -888,6 +936,7 @@ void Session::closeWith(int closeCode, const QString &reason)
 
 void Session::livenessCheck()
 {
+    checkTokenIfDue();
     if (m_missedPongs >= 2) {
         qCInfo(lcServerSession) << "connection" << m_id << "missed two pongs; dropping it";
         m_link->abort();
@@ -895,6 +944,45 @@ void Session::livenessCheck()
     }
     ++m_missedPongs;
     m_link->ping();
+}
+
+void Session::checkTokenIfDue()
+{
+    // A sign-out elsewhere reaches this connection through the bus at once; this check
+    // covers news the bus lost (Redis pub/sub is at most once) and tokens that expired.
+    if (m_phase != Phase::Authenticated || m_closing || m_tokenHash.isEmpty()
+        || nowMs() - m_tokenCheckedMs < qint64(m_service->config().tokenCheckSeconds) * 1000)
+        return;
+    m_tokenCheckedMs = nowMs();
+    const QByteArray hash = m_tokenHash;
+    m_service->store().findToken(
+        hash, nowMs(), onThread<TokenRecord>([hash](Session *s, Result<TokenRecord> result) {
+            if (result || result.error().code != StoreError::Code::NotFound
+                || s->m_tokenHash != hash || s->m_phase != Phase::Authenticated)
+                return; // a store that is down decides nothing
+            qCInfo(lcServerAuth) << "connection" << s->m_id << "of" << s->m_user
+                                 << "closed: its token was signed out or expired";
+            s->closeWith(CloseNormal, u"signed out"_s);
+        }));
+}
+
+void Session::checkSignInDeadline()
+{
+    if (m_phase == Phase::Authenticated || m_closing)
+        return;
+    if (m_phase == Phase::Anonymous) {
+        closeSlowSignIn();
+        return;
+    }
+    m_signInOverdue = true; // a sign-in is under way (the password hash may queue): let it end
+}
+
+void Session::closeSlowSignIn()
+{
+    m_service->signInDeadlineMissed();
+    qCInfo(lcServerSession) << "connection" << m_id << "did not sign in within"
+                            << m_service->config().authTimeoutSeconds << "s; closing it";
+    closeWith(ClosePolicy, u"sign in first (register, login or resume)"_s);
 }
 
 void Session::linkClosed()

@@ -40,6 +40,8 @@ public:
     // Called by the worker every ping interval (one timer per thread, not per
     // connection, keeps idle connections cheap): pings, or drops a dead link.
     void livenessCheck();
+    // Called by the worker once the sign-in deadline (--auth-timeout) has passed.
+    void checkSignInDeadline();
 
 Q_SIGNALS:
     void finished(parley::server::ConnectionId id);
@@ -91,6 +93,9 @@ private:
     void authenticated(const QString &user, const QString &device, const QString &token,
         qint64 expires, const QString &rid, quint64 slot);
     void authFailed(quint64 slot, const protocol::Error &error);
+    void subscribeUser(const QString &user);
+    void checkTokenIfDue();
+    void closeSlowSignIn();
     void watchPresenceOf(const QStringList &users, bool announce);
 
     quint64 openSlot();
@@ -122,7 +127,10 @@ private:
 
     QString m_user;
     QString m_device;
-    QByteArray m_tokenHash;
+    QByteArray m_tokenHash; // of the token signed in with, or being resumed
+    bool m_tokenRevoked = false; // a revocation arrived while resuming that token
+    bool m_signInOverdue = false; // the sign-in deadline passed during a sign-in
+    qint64 m_tokenCheckedMs = 0;
 
     QList<Slot> m_slots; // QList: no allocation while empty, O(1) removeFirst
     quint64 m_nextSlot = 1;

@@ -6,6 +6,8 @@
 #include "logging.h"
 #include "session.h"
 
+#include <QDateTime>
+#include <QHostAddress>
 #include <QTimer>
 
 using namespace Qt::StringLiterals;
@@ -25,6 +27,7 @@ Worker::Worker(
 {
     setObjectName(u"worker-%1"_s.arg(index));
     m_linkLimits.maxMessageBytes = protocol::MaxFrameBytes;
+    m_linkLimits.stallTimeoutMs = service->config().slowReaderSeconds * 1000;
     m_flusher = new LinkFlusher(this); // a child: it moves to the worker's thread with it
 
     // Every session is pinged once per ping interval, but not all in one go: the interval
@@ -147,10 +150,14 @@ void Worker::linkRequest(Link *link)
         respond(response);
         return;
     }
+    // A reverse proxy on this machine connects from loopback too, but says whom for.
+    const bool local = QHostAddress(QString::fromLatin1(link->peerAddress())).isLoopback()
+        && !request.hasHeader("x-forwarded-for") && !request.hasHeader("forwarded")
+        && !request.hasHeader("x-real-ip");
     if (path == "/healthz")
-        respond(m_endpoints.healthz());
+        respond(m_endpoints.healthz(local));
     else if (path == "/readyz")
-        respond(m_endpoints.readyz());
+        respond(m_endpoints.readyz(local));
     else if (path == "/metrics")
         respond(m_endpoints.metrics());
     else
@@ -164,9 +171,17 @@ void Worker::linkDropped(Link *link, Link::Drop why)
     case Link::Drop::HeadTimeout:
         qCInfo(lcServerNet) << "no request head from" << link->peerAddress() << "within"
                             << m_linkLimits.headTimeoutMs << "ms; closing";
+        m_service->connectionDropped("head_timeout");
         break;
     case Link::Drop::CloseTimeout:
+        m_service->connectionDropped("close_timeout");
+        break;
     case Link::Drop::SlowReader:
+        m_service->connectionDropped("slow_reader");
+        break;
+    case Link::Drop::ProtocolError:
+        m_service->connectionDropped("protocol_error");
+        break;
     case Link::Drop::None:
         break;
     }
@@ -178,6 +193,9 @@ void Worker::startSession(Link *link)
     auto *session = new Session(link, m_service, this, id);
     m_sessions.insert(id, session);
     m_sessionCount.store(int(m_sessions.size()));
+    m_signInDeadlines.push_back({QDateTime::currentMSecsSinceEpoch()
+            + qint64(m_service->config().authTimeoutSeconds) * 1000,
+        id});
     connect(session, &Session::finished, this, &Worker::onSessionFinished);
     if (m_draining)
         session->drain();
@@ -185,6 +203,14 @@ void Worker::startSession(Link *link)
 
 void Worker::livenessTick()
 {
+    // Deadlines were queued in the order sessions started, all with the same timeout.
+    const qint64 now = QDateTime::currentMSecsSinceEpoch();
+    while (!m_signInDeadlines.isEmpty() && m_signInDeadlines.first().first <= now) {
+        const ConnectionId id = m_signInDeadlines.takeFirst().second;
+        if (Session *session = m_sessions.value(id))
+            session->checkSignInDeadline();
+    }
+
     const quint64 slice = m_livenessTick++ % quint64(m_livenessSlices);
     QList<ConnectionId> due;
     for (auto it = m_sessions.cbegin(); it != m_sessions.cend(); ++it) {

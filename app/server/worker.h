@@ -24,8 +24,10 @@ class Session;
 // How the worker answers plain HTTP (the Server provides it; thread-safe).
 struct HttpEndpoints
 {
-    std::function<QByteArray()> healthz; // full HTTP responses
-    std::function<QByteArray()> readyz;
+    // Full HTTP responses; `details` (paths, endpoints, errors) only for a caller on this
+    // machine that came through no proxy.
+    std::function<QByteArray(bool details)> healthz;
+    std::function<QByteArray(bool details)> readyz;
     std::function<QByteArray()> metrics;
 };
 
@@ -74,6 +76,7 @@ private:
     int m_livenessSlices = 1;
     quint64 m_livenessTick = 0;
     QHash<ConnectionId, Session *> m_sessions;
+    QList<std::pair<qint64, ConnectionId>> m_signInDeadlines; // (ms since epoch, session)
     std::atomic<int> m_sessionCount {0};
     bool m_draining = false;
 };

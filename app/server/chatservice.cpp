@@ -15,6 +15,7 @@ ChatService::ChatService(
     , m_bus(bus)
     , m_hasher(hasher)
     , m_metrics(metrics)
+    , m_guard(config.abuse)
 {
     m_metrics->gaugeCallback("parley_connections", "Open WebSocket connections on this node.",
         [this] { return double(m_connections.load()); });
@@ -25,10 +26,15 @@ ChatService::ChatService(
         "Sends answered from the store because their cid was already stored.");
     m_ackLatency = &m_metrics->histogram("parley_ack_latency_seconds",
         "Time from a send frame's arrival to its ack being written.", Metrics::LatencyBuckets);
-    for (const char *reason :
-        {"head_timeout", "close_timeout", "slow_reader", "protocol_error", "signin_deadline"})
+    for (const char *reason : {"head_timeout", "close_timeout", "slow_reader", "protocol_error",
+             "signin_deadline", "origin_refused"})
         m_metrics->counter("parley_connections_dropped_total",
             "Connections closed by a server-side limit, by reason.", {{"reason", reason}});
+    for (const char *limit : {"connections_per_address", "signin_failures_per_address",
+             "signin_failures_per_account", "registrations_per_address"})
+        m_metrics->counter("parley_throttled_total",
+            "Requests refused by a per-address or per-account limit, by limit.",
+            {{"limit", limit}});
     m_bus->setPresenceHandler(
         [this](const QString &user, bool online, qint64 ts) { presenceChanged(user, online, ts); });
 }
@@ -106,6 +112,15 @@ void ChatService::connectionDropped(QByteArrayView reason)
         ->counter("parley_connections_dropped_total",
             "Connections closed by a server-side limit, by reason.",
             {{"reason", reason.toByteArray()}})
+        .inc();
+}
+
+void ChatService::throttled(QByteArrayView limit)
+{
+    m_metrics
+        ->counter("parley_throttled_total",
+            "Requests refused by a per-address or per-account limit, by limit.",
+            {{"limit", limit.toByteArray()}})
         .inc();
 }
 

@@ -3,6 +3,7 @@
 // one connection (presence announcements, the message fan-out).
 #pragma once
 
+#include "abuseguard.h"
 #include "bus.h"
 #include "frames.h"
 #include "serverconfig.h"
@@ -48,9 +49,16 @@ public:
     void messageDuplicate();
     void frameRejected(protocol::ErrorCode code);
     // A connection closed by a server-side limit: "head_timeout", "close_timeout",
-    // "slow_reader", "protocol_error" (a frame that broke RFC 6455), "signin_deadline".
+    // "slow_reader", "protocol_error" (a frame that broke RFC 6455), "signin_deadline",
+    // "origin_refused" (an upgrade from an Origin not in --allowed-origin).
     void connectionDropped(QByteArrayView reason);
     void signInDeadlineMissed() { connectionDropped("signin_deadline"); }
+    // Per-address and per-account limits (thread-safe).
+    AbuseGuard &guard() { return m_guard; }
+    // A request refused by one of guard()'s limits: "connections_per_address",
+    // "signin_failures_per_address", "signin_failures_per_account",
+    // "registrations_per_address".
+    void throttled(QByteArrayView limit);
     void ackLatency(qint64 nanoseconds);
     int connections() const { return m_connections.load(); }
 
@@ -60,6 +68,7 @@ private:
     Bus *m_bus;
     PasswordHasher *m_hasher;
     Metrics *m_metrics;
+    AbuseGuard m_guard;
     std::atomic<ConnectionId> m_lastConnectionId {0};
     std::atomic<int> m_connections {0};
     Counter *m_stored;

@@ -118,6 +118,24 @@ ConfigCheck checkServerConfig(
         else
             check.errors += error;
     }
+    auto subnetList = [](const QList<Subnet> &subnets) {
+        QStringList parts;
+        for (const Subnet &subnet : subnets)
+            parts += u"%1/%2"_s.arg(subnet.first.toString()).arg(subnet.second);
+        return parts.isEmpty() ? u"none"_s : parts.join(u", "_s);
+    };
+    const AbuseLimits &abuse = config.abuse;
+    check.summary
+        += u"client addresses: the peer's%1; limits exempt %2"_s.arg(config.trustedProxies.isEmpty()
+                ? QString()
+                : u", or X-Forwarded-For from %1"_s.arg(subnetList(config.trustedProxies)),
+            subnetList(abuse.exempt));
+    check.summary += u"limits per address: %1 connections, %2 failed sign-ins/min, %3 "
+                     u"registrations/min; per account: %4 failed sign-ins/min"_s
+                         .arg(abuse.connectionsPerAddress)
+                         .arg(abuse.signInFailuresPerAddress)
+                         .arg(abuse.registrationsPerAddress)
+                         .arg(abuse.signInFailuresPerAccount);
     check.summary += u"log format: "_s + process::logFormatName(config.logFormat);
     return check;
 }

@@ -1,8 +1,10 @@
 #include "link.h"
 
 #include "logging.h"
+#include "logthrottle.h"
 
 #include <QCryptographicHash>
+#include <QDateTime>
 #include <QSslSocket>
 #include <QTcpSocket>
 #include <QTimerEvent>
@@ -599,8 +601,11 @@ void Link::afterWrite()
     if (m_state != State::Open)
         return;
     if (pending > m_limits.dropAt) {
-        qCInfo(lcServerNet) << "connection from" << m_peer << "reads too slowly:" << pending
-                            << "bytes queued; dropping it";
+        static thread_local LogThrottle throttle;
+        if (quint64 more = 0; throttle.admit(QDateTime::currentMSecsSinceEpoch(), &more))
+            qCInfo(lcServerNet).noquote()
+                << "connection from" << m_peer << "reads too slowly:" << pending
+                << "bytes queued; dropping it" << suppressedNote(more);
         closeNow(Drop::SlowReader);
         return;
     }
@@ -720,8 +725,11 @@ void Link::timerEvent(QTimerEvent *event)
         return;
     case State::Open:
         if (m_stalled) {
-            qCInfo(lcServerNet) << "connection from" << m_peer << "has not read its replies for"
-                                << m_limits.stallTimeoutMs << "ms; dropping it";
+            static thread_local LogThrottle throttle;
+            if (quint64 more = 0; throttle.admit(QDateTime::currentMSecsSinceEpoch(), &more))
+                qCInfo(lcServerNet).noquote()
+                    << "connection from" << m_peer << "has not read its replies for"
+                    << m_limits.stallTimeoutMs << "ms; dropping it" << suppressedNote(more);
             closeNow(Drop::SlowReader);
         }
         return;

@@ -88,6 +88,25 @@ const QList<Option> &options()
         {u"slow-reader-timeout"_s, u"SECONDS"_s,
             u"Drop a connection whose unread replies stay over 256 KiB this long (its requests "
             u"are not read meanwhile; over 4 MiB it is dropped at once; default 30)."_s},
+        {u"trusted-proxy"_s, u"ADDRESS[/BITS]"_s,
+            u"A reverse proxy whose X-Forwarded-For header names the client (repeatable). "
+            u"Without it the peer's own address is the client's, whatever the header says."_s,
+            true},
+        {u"max-connections-per-address"_s, u"N"_s,
+            u"Open WebSocket connections one client address may hold; further upgrades get "
+            u"HTTP 429 (IPv6 counted per /64; 0: no cap; default 4096)."_s},
+        {u"signin-failures-per-address"_s, u"N"_s,
+            u"Failed logins one address may make per minute before its logins are refused "
+            u"with rate_limited (0: no limit; default 30)."_s},
+        {u"signin-failures-per-account"_s, u"N"_s,
+            u"Failed logins per minute into one account from addresses it has not signed in "
+            u"from in the last day (0: no limit; default 5)."_s},
+        {u"registrations-per-address"_s, u"N"_s,
+            u"Registrations one address may make per minute (0: no limit; default 5)."_s},
+        {u"limit-exempt"_s, u"ADDRESS[/BITS]|none"_s,
+            u"Addresses the per-address and per-account limits do not apply to (repeatable; "
+            u"default: loopback, 127.0.0.0/8 and ::1; `none` exempts nothing)."_s,
+            true},
         {u"drain-timeout"_s, u"SECONDS"_s,
             u"On SIGTERM, wait this long for in-flight writes before closing (default 10)."_s},
     };
@@ -279,6 +298,30 @@ ConfigParse parseServerConfig(const QStringList &arguments, const QStringList &e
         = values.contains(u"allow-plaintext"_s) && isTrue(last(u"allow-plaintext"_s));
     config.allowedOrigins = values.value(u"allowed-origin"_s);
     config.checkOnly = values.contains(u"check-config"_s);
+    auto subnets = [&](const QString &key, QList<Subnet> *out) -> std::optional<QString> {
+        for (const QString &text : values.value(key)) {
+            for (const QString &part : text.split(u',', Qt::SkipEmptyParts)) {
+                if (part.trimmed() == u"none"_s) {
+                    out->clear();
+                    continue;
+                }
+                const auto subnet = parseSubnet(part);
+                if (!subnet)
+                    return u"--%1 expects an address or ADDRESS/BITS like 10.0.0.0/8, not '%2'"_s
+                        .arg(key, part.trimmed());
+                out->append(*subnet);
+            }
+        }
+        return std::nullopt;
+    };
+    config.abuse.exempt = {*parseSubnet(u"127.0.0.0/8"_s), *parseSubnet(u"::1"_s)};
+    if (values.contains(u"limit-exempt"_s)) {
+        config.abuse.exempt.clear();
+        if (auto problem = subnets(u"limit-exempt"_s, &config.abuse.exempt))
+            return fail(*problem);
+    }
+    if (auto problem = subnets(u"trusted-proxy"_s, &config.trustedProxies))
+        return fail(*problem);
     if (values.contains(u"log-format"_s)) {
         const auto format = process::parseLogFormat(last(u"log-format"_s));
         if (!format)
@@ -298,7 +341,11 @@ ConfigParse parseServerConfig(const QStringList &arguments, const QStringList &e
         && number(u"auth-timeout"_s, 1, 3600, &config.authTimeoutSeconds)
         && number(u"token-check-interval"_s, 1, 86400, &config.tokenCheckSeconds)
         && number(u"slow-reader-timeout"_s, 1, 3600, &config.slowReaderSeconds)
-        && number(u"drain-timeout"_s, 0, 3600, &config.drainTimeoutSeconds);
+        && number(u"drain-timeout"_s, 0, 3600, &config.drainTimeoutSeconds)
+        && number(u"max-connections-per-address"_s, 0, 1e7, &config.abuse.connectionsPerAddress)
+        && number(u"signin-failures-per-address"_s, 0, 1e6, &config.abuse.signInFailuresPerAddress)
+        && number(u"signin-failures-per-account"_s, 0, 1e6, &config.abuse.signInFailuresPerAccount)
+        && number(u"registrations-per-address"_s, 0, 1e6, &config.abuse.registrationsPerAddress);
     if (!numbersOk)
         return fail(
             u"a numeric setting is out of range or not a number (see parley server --help)"_s);

@@ -3,6 +3,7 @@
 // precedence (flags win).
 #pragma once
 
+#include "abuseguard.h"
 #include "logformat.h"
 
 #include <QHostAddress>
@@ -50,6 +51,9 @@ struct ServerConfig
     int slowReaderSeconds = 30; // a connection over its output mark this long is dropped
     int drainTimeoutSeconds = 10;
     int historyLimitCap = 500;
+    // Per address and per account (AbuseGuard); `abuse.exempt` defaults to loopback.
+    AbuseLimits abuse;
+    QList<Subnet> trustedProxies; // peers whose X-Forwarded-For names the client
 
     bool useTls() const { return !tlsCertFile.isEmpty() || !tlsKeyFile.isEmpty(); }
 };

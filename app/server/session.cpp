@@ -2,6 +2,7 @@
 
 #include "chatservice.h"
 #include "codec.h"
+#include "logformat.h"
 #include "logging.h"
 #include "passwordhasher.h"
 #include "searchtext.h"
@@ -54,12 +55,14 @@ QString ridOf(const ClientFrame &frame)
 
 } // namespace
 
-Session::Session(Link *link, ChatService *service, Worker *worker, ConnectionId id)
+Session::Session(
+    Link *link, ChatService *service, Worker *worker, ConnectionId id, const QHostAddress &client)
     : QObject(worker)
     , m_link(link)
     , m_service(service)
     , m_worker(worker)
     , m_id(id)
+    , m_client(client)
     , m_frameBucket(service->config().frameBurst, service->config().framesPerSecond)
     , m_sendBucket(service->config().sendBurst, service->config().sendsPerSecond)
     , m_authBucket(10, 0.5)
@@ -82,6 +85,7 @@ Session::~Session()
     if (m_phase == Phase::Authenticated)
         m_service->bus().connectionDown(m_user, m_id);
     m_service->connectionClosed();
+    m_service->guard().closeConnection(m_client);
 }
 
 template<typename T, typename Fn> Callback<T> Session::onThread(Fn fn)
@@ -260,6 +264,13 @@ void Session::handleRegister(const Register &frame, quint64 slot)
             u"password: must be at least %1 characters"_s.arg(minLength));
         return;
     }
+    if (const qint64 wait = m_service->guard().beginRegistration(m_client, nowMs())) {
+        m_service->throttled("registrations_per_address");
+        m_service->frameRejected(ErrorCode::RateLimited);
+        fillError(slot, frame.rid, ErrorCode::RateLimited,
+            u"too many registrations from your address; try again later"_s, wait);
+        return;
+    }
     m_phase = Phase::Authenticating;
     m_service->hasher().hash(frame.password, m_alive, m_worker,
         [worker = QPointer<Worker>(m_worker), id = m_id, frame, slot](QByteArray hash) {
@@ -291,6 +302,17 @@ void Session::handleRegister(const Register &frame, quint64 slot)
 
 void Session::handleLogin(const Login &frame, quint64 slot)
 {
+    // Taken before the password is checked, given back if it is right (AbuseGuard).
+    QByteArray scope;
+    if (const qint64 wait = m_service->guard().beginSignIn(m_client, frame.user, nowMs(), &scope)) {
+        m_service->throttled(QByteArray("signin_failures_per_" + scope));
+        m_service->frameRejected(ErrorCode::RateLimited);
+        fillError(slot, frame.rid, ErrorCode::RateLimited,
+            scope == "account" ? u"too many failed sign-ins to this account; wait a moment"_s
+                               : u"too many failed sign-ins from your address; wait a moment"_s,
+            wait);
+        return;
+    }
     m_phase = Phase::Authenticating;
     m_service->store().findUser(
         frame.user, onThread<UserRecord>([frame, slot](Session *s, Result<UserRecord> result) {
@@ -301,9 +323,10 @@ void Session::handleLogin(const Login &frame, quint64 slot)
                 Session *self = worker ? worker->session(id) : nullptr;
                 if (!self)
                     return;
-                if (ok)
+                if (ok) {
+                    self->m_service->guard().signInSucceeded(self->m_client, frame.user, nowMs());
                     self->issueToken(frame.rid, frame.user, frame.device, slot);
-                else
+                } else
                     self->authFailed(slot, wrong);
             };
             if (result) {
@@ -399,7 +422,8 @@ void Session::authenticated(const QString &user, const QString &device, const QS
     m_phase = Phase::Authenticated;
     m_user = user;
     m_device = device;
-    qCInfo(lcServerAuth) << "connection" << m_id << "signed in as" << user << "device" << device;
+    qCInfo(lcServerAuth).noquote()
+        << "connection" << m_id << "signed in as" << user << "device" << process::logField(device);
 
     m_tokenCheckedMs = nowMs();
     // Subscribe before answering: anything stored from now on reaches this

@@ -11,6 +11,7 @@
 
 #include <QByteArray>
 #include <QHash>
+#include <QHostAddress>
 #include <QList>
 #include <QObject>
 #include <QPointer>
@@ -29,7 +30,10 @@ class Session : public QObject, private Link::Receiver
 
 public:
     // Takes the upgraded link (it becomes this session's child).
-    Session(Link *link, ChatService *service, Worker *worker, ConnectionId id);
+    // `client`: the address limits are counted under (the peer, or whom a trusted proxy
+    // says it forwards); its connection was counted by the worker and is released here.
+    Session(Link *link, ChatService *service, Worker *worker, ConnectionId id,
+        const QHostAddress &client);
     ~Session() override;
 
     ConnectionId id() const { return m_id; }
@@ -117,6 +121,7 @@ private:
     ChatService *m_service;
     Worker *m_worker;
     ConnectionId m_id;
+    QHostAddress m_client;
     // Expires with the session: password hashes queued for a closed connection are skipped.
     const std::shared_ptr<const bool> m_alive = std::make_shared<const bool>(true);
     Phase m_phase = Phase::Anonymous;

@@ -41,6 +41,14 @@ public:
         return true;
     }
 
+    // Returns n tokens taken earlier (an attempt that turned out not to count), never
+    // beyond the capacity.
+    void giveBack(qint64 nowMs, double n = 1)
+    {
+        refill(nowMs);
+        m_tokens = std::min(m_capacity, m_tokens + n);
+    }
+
     // Milliseconds until n tokens are available: 0 if they are now, otherwise at
     // least 1 (rounded up, so waiting that long always succeeds). Returns the
     // largest qint64 when n can never be available (n > capacity, or no refill).

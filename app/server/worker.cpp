@@ -3,7 +3,9 @@
 #include "chatservice.h"
 #include "frames.h"
 #include "httprequestparser.h"
+#include "logformat.h"
 #include "logging.h"
+#include "logthrottle.h"
 #include "session.h"
 
 #include <QDateTime>
@@ -129,7 +131,11 @@ void Worker::linkRequest(Link *link)
         const QByteArray origin = request.header("Origin");
         if (!allowed.isEmpty() && !origin.isEmpty()
             && !allowed.contains(QString::fromUtf8(origin))) {
-            qCInfo(lcServerNet) << "rejected WebSocket upgrade from origin" << origin;
+            m_service->connectionDropped("origin_refused");
+            static thread_local LogThrottle throttle;
+            if (quint64 more = 0; throttle.admit(QDateTime::currentMSecsSinceEpoch(), &more))
+                qCInfo(lcServerNet).noquote() << "rejected WebSocket upgrade from origin"
+                                              << process::logField(origin) << suppressedNote(more);
             respond(HttpRequestParser::response(
                 403, "text/plain; charset=utf-8", "origin not allowed\n"));
             return;
@@ -139,8 +145,26 @@ void Worker::linkRequest(Link *link)
                 503, "text/plain; charset=utf-8", "server shutting down\n"));
             return;
         }
+        const QHostAddress client
+            = clientAddress(QHostAddress(QString::fromLatin1(link->peerAddress())),
+                request.header("X-Forwarded-For"), m_service->config().trustedProxies);
+        if (!m_service->guard().openConnection(client)) {
+            m_service->throttled("connections_per_address");
+            static thread_local LogThrottle throttle;
+            if (quint64 more = 0; throttle.admit(QDateTime::currentMSecsSinceEpoch(), &more))
+                qCInfo(lcServerNet).noquote()
+                    << "refused a connection from" << client.toString()
+                    << "over --max-connections-per-address" << suppressedNote(more);
+            QByteArray response = HttpRequestParser::response(
+                429, "text/plain; charset=utf-8", "too many connections from your address\n");
+            response.insert(response.indexOf("\r\n") + 2, "Retry-After: 30\r\n");
+            respond(response);
+            return;
+        }
         if (link->upgrade("parley.v1"))
-            startSession(link);
+            startSession(link, client);
+        else
+            m_service->guard().closeConnection(client);
         return;
     }
     if (request.method() != "GET" && !head) {
@@ -169,8 +193,11 @@ void Worker::linkDropped(Link *link, Link::Drop why)
 {
     switch (why) {
     case Link::Drop::HeadTimeout:
-        qCInfo(lcServerNet) << "no request head from" << link->peerAddress() << "within"
-                            << m_linkLimits.headTimeoutMs << "ms; closing";
+        static thread_local LogThrottle throttle;
+        if (quint64 more = 0; throttle.admit(QDateTime::currentMSecsSinceEpoch(), &more))
+            qCInfo(lcServerNet).noquote()
+                << "no request head from" << link->peerAddress() << "within"
+                << m_linkLimits.headTimeoutMs << "ms; closing" << suppressedNote(more);
         m_service->connectionDropped("head_timeout");
         break;
     case Link::Drop::CloseTimeout:
@@ -187,10 +214,10 @@ void Worker::linkDropped(Link *link, Link::Drop why)
     }
 }
 
-void Worker::startSession(Link *link)
+void Worker::startSession(Link *link, const QHostAddress &client)
 {
     const ConnectionId id = m_service->newConnectionId();
-    auto *session = new Session(link, m_service, this, id);
+    auto *session = new Session(link, m_service, this, id, client);
     m_sessions.insert(id, session);
     m_sessionCount.store(int(m_sessions.size()));
     m_signInDeadlines.push_back({QDateTime::currentMSecsSinceEpoch()

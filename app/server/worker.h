@@ -7,6 +7,7 @@
 #include "link.h"
 
 #include <QHash>
+#include <QHostAddress>
 #include <QObject>
 #include <QSslConfiguration>
 
@@ -62,7 +63,7 @@ private:
     // Link::Owner
     void linkRequest(Link *link) override;
     void linkDropped(Link *link, Link::Drop why) override;
-    void startSession(Link *link);
+    void startSession(Link *link, const QHostAddress &client);
     void onSessionFinished(ConnectionId id);
     void livenessTick();
     void checkDrained();

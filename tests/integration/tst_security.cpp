@@ -51,15 +51,17 @@ double metric(quint16 port, const QByteArray &sample)
 class RawWebSocket
 {
 public:
-    bool open(quint16 port)
+    // `forwardedFor`: an X-Forwarded-For header, as a proxy in front would add.
+    bool open(quint16 port, const QByteArray &forwardedFor = {})
     {
         socket.connectToHost(QHostAddress::LocalHost, port);
         if (!socket.waitForConnected(5000))
             return false;
         socket.write("GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
                      "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-                     "Sec-WebSocket-Version: 13\r\n\r\n");
-        QByteArray head;
+                     "Sec-WebSocket-Version: 13\r\n"
+            + (forwardedFor.isEmpty() ? QByteArray() : "X-Forwarded-For: " + forwardedFor + "\r\n")
+            + "\r\n");
         if (!waitUntil([&] {
                 head += socket.readAll();
                 return head.contains("\r\n\r\n");
@@ -134,12 +136,32 @@ public:
     }
 
     QTcpSocket socket;
+    QByteArray head; // the server's answer to the upgrade request
     QByteArray buffer;
 };
 
 QJsonObject json(const QByteArray &text)
 {
     return QJsonDocument::fromJson(text).object();
+}
+
+QByteArray loginFrame(const QString &user, const QString &password, int rid)
+{
+    return QJsonDocument(QJsonObject {{u"type"_s, u"login"_s}, {u"user"_s, user},
+                             {u"password"_s, password}, {u"rid"_s, QString::number(rid)}})
+        .toJson(QJsonDocument::Compact);
+}
+
+// The "type" of each of the next `count` replies, or of an error its "code".
+QStringList outcomes(RawWebSocket &raw, int count)
+{
+    QStringList list;
+    for (int i = 0; i < count; ++i) {
+        const QJsonObject reply = json(raw.nextText(30000));
+        const QString type = reply.value(u"type"_s).toString();
+        list.append(type == u"error"_s ? reply.value(u"code"_s).toString() : type);
+    }
+    return list;
 }
 
 } // namespace
@@ -370,6 +392,193 @@ private Q_SLOTS:
         // Everyone else is served as before.
         QCOMPARE(writer.request({{u"type"_s, u"sync"_s}}).value(u"type"_s).toString(),
             u"conversations"_s);
+        QCOMPARE(server.stop(), 0);
+    }
+
+    void untrustedTextIsEscapedAndCappedInTheLog()
+    {
+        ServerProcess server;
+        QVERIFY(server.start({u"--allowed-origin"_s, u"https://chat.example.org"_s}));
+        // A 16 KB Origin with a line separator, refused 20 times (a control character there
+        // gets 400 from the head parser before anything is logged).
+        const QByteArray origin
+            = "https://evil.example\xE2\x80\xA8" "forged line" + QByteArray(16000, 'o');
+        for (int i = 0; i < 20; ++i) {
+            const QByteArray answer = httpExchange(server.port(),
+                "GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+                "Origin: "
+                    + origin + "\r\n\r\n");
+            QVERIFY2(answer.startsWith("HTTP/1.1 403"), answer.left(100).constData());
+        }
+        // A device name with a line separator (control characters are bad_request there).
+        RawWebSocket raw;
+        QVERIFY(raw.open(server.port()));
+        raw.sendText("{\"type\":\"register\",\"rid\":\"1\",\"user\":\"devicer\","
+                     "\"password\":\"correct horse\",\"device\":\"laptop\xE2\x80\xA8"
+                     "2026-12-07 critical forged\"}");
+        QCOMPARE(outcomes(raw, 1), QStringList {u"welcome"_s});
+        QCOMPARE(
+            metric(server.port(), R"(parley_connections_dropped_total{reason="origin_refused"})"),
+            20.0);
+        QCOMPARE(server.stop(), 0);
+        const QByteArray log = server.errors();
+        QVERIFY(!log.contains("\xE2\x80\xA8"));
+        QVERIFY(!log.contains('\x1b'));
+        QList<QByteArray> refusals;
+        for (const QByteArray &line : log.split('\n')) {
+            if (line.contains("rejected WebSocket upgrade"))
+                refusals.append(line);
+        }
+        // Repeats are folded (one line per 10 s, however fast they come) and each is short.
+        QVERIFY(!refusals.isEmpty());
+        QVERIFY2(refusals.size() < 20, QByteArray::number(refusals.size()).constData());
+        for (const QByteArray &line : refusals) {
+            QVERIFY2(line.size() < 1000, line.left(300).constData());
+            QVERIFY2(line.contains("\\u2028"), line.left(300).constData());
+        }
+        QVERIFY2(log.contains("device \"laptop\\u20282026-12-07 critical forged\""),
+            log.constData());
+    }
+
+    void connectionsPerAddressAreCapped()
+    {
+        // Behind a trusted proxy the cap counts the address X-Forwarded-For names; the
+        // proxy's own connections from loopback are not one client.
+        ServerProcess server;
+        QVERIFY(server.start(
+            {u"--trusted-proxy"_s, u"127.0.0.1"_s, u"--max-connections-per-address"_s, u"3"_s}));
+        std::vector<std::unique_ptr<RawWebSocket>> held;
+        for (int i = 0; i < 3; ++i) {
+            held.push_back(std::make_unique<RawWebSocket>());
+            QVERIFY(held.back()->open(server.port(), "192.0.2.1"));
+        }
+        RawWebSocket refused;
+        QVERIFY(!refused.open(server.port(), "192.0.2.1"));
+        QVERIFY2(refused.head.startsWith("HTTP/1.1 429"), refused.head.constData());
+        QVERIFY(refused.head.contains("Retry-After:"));
+        // Another address, and a forged left part the proxy did not write, count apart.
+        RawWebSocket other;
+        QVERIFY(other.open(server.port(), "192.0.2.1, 192.0.2.2"));
+        RawWebSocket direct; // loopback itself is exempt by default
+        QVERIFY(direct.open(server.port()));
+        // A connection that closes frees its place.
+        held.front()->socket.abort();
+        QVERIFY(waitUntil([&] {
+            RawWebSocket again;
+            return again.open(server.port(), "192.0.2.1");
+        }));
+        QVERIFY(metric(server.port(), R"(parley_throttled_total{limit="connections_per_address"})")
+            >= 1.0);
+        QCOMPARE(server.stop(), 0);
+    }
+
+    void forwardedForIsIgnoredFromUntrustedPeers()
+    {
+        // No --trusted-proxy: the header is the client's own word and changes nothing.
+        ServerProcess server;
+        QVERIFY(server.start(
+            {u"--limit-exempt"_s, u"none"_s, u"--max-connections-per-address"_s, u"2"_s}));
+        RawWebSocket a, b, c;
+        QVERIFY(a.open(server.port(), "192.0.2.1"));
+        QVERIFY(b.open(server.port(), "192.0.2.2"));
+        QVERIFY(!c.open(server.port(), "192.0.2.3"));
+        QVERIFY2(c.head.startsWith("HTTP/1.1 429"), c.head.constData());
+        QCOMPARE(server.stop(), 0);
+    }
+
+    void guessingPasswordsIsThrottled()
+    {
+        ServerProcess server;
+        QVERIFY(
+            server.start({u"--trusted-proxy"_s, u"127.0.0.1"_s, u"--signin-failures-per-address"_s,
+                u"5"_s, u"--signin-failures-per-account"_s, u"3"_s}));
+        {
+            Client owner; // registers from loopback (exempt)
+            QVERIFY(owner.open(server.url()));
+            QCOMPARE(owner.signIn(u"victim"_s).value(u"type"_s).toString(), u"welcome"_s);
+        }
+        // The owner signs in from home once: home becomes an address the account knows.
+        RawWebSocket home;
+        QVERIFY(home.open(server.port(), "192.0.2.50"));
+        home.sendText(loginFrame(u"victim"_s, u"correct horse"_s, 1));
+        QCOMPARE(outcomes(home, 1), QStringList {u"welcome"_s});
+
+        // 40 wrong passwords from 4 connections of 4 addresses, all sent at once.
+        std::vector<std::unique_ptr<RawWebSocket>> attackers;
+        for (int i = 0; i < 4; ++i) {
+            attackers.push_back(std::make_unique<RawWebSocket>());
+            QVERIFY(attackers.back()->open(server.port(), "192.0.2." + QByteArray::number(10 + i)));
+            for (int j = 0; j < 10; ++j)
+                attackers.back()->sendText(loginFrame(u"victim"_s, u"guess %1"_s.arg(j), j));
+        }
+        int checked = 0, throttled = 0;
+        for (auto &attacker : attackers) {
+            for (const QString &outcome : outcomes(*attacker, 10)) {
+                checked += outcome == u"auth_failed"_s;
+                throttled += outcome == u"rate_limited"_s;
+            }
+        }
+        qInfo("40 guesses: %d checked, %d refused unchecked", checked, throttled);
+        QCOMPARE(checked + throttled, 40);
+        // 3 at once, then one every 20 s: however slow this machine, far fewer than 40.
+        QVERIFY2(checked <= 5, qPrintable(QString::number(checked)));
+
+        // The owner at home is not locked out, even after a typo...
+        RawWebSocket homeAgain;
+        QVERIFY(homeAgain.open(server.port(), "192.0.2.50"));
+        homeAgain.sendText(loginFrame(u"victim"_s, u"correct hors"_s, 1));
+        homeAgain.sendText(loginFrame(u"victim"_s, u"correct horse"_s, 2));
+        QCOMPARE(outcomes(homeAgain, 2), (QStringList {u"auth_failed"_s, u"welcome"_s}));
+        // ...while a new address waits its turn with a retryAfterMs.
+        RawWebSocket away;
+        QVERIFY(away.open(server.port(), "192.0.2.77"));
+        away.sendText(loginFrame(u"victim"_s, u"correct horse"_s, 1));
+        const QJsonObject wait = json(away.nextText());
+        if (wait.value(u"code"_s).toString() == u"rate_limited"_s)
+            QVERIFY(wait.value(u"retryAfterMs"_s).toInteger() > 0);
+        else // a token came back while this ran
+            QCOMPARE(wait.value(u"type"_s).toString(), u"welcome"_s);
+
+        // Spraying ten accounts from one address: five checks, then refusals.
+        RawWebSocket sprayer;
+        QVERIFY(sprayer.open(server.port(), "192.0.2.20"));
+        for (int i = 0; i < 10; ++i)
+            sprayer.sendText(loginFrame(u"sprayed%1"_s.arg(i), u"Summer2026!"_s, i));
+        const QStringList sprayed = outcomes(sprayer, 10);
+        QVERIFY2(sprayed.count(u"auth_failed"_s) <= 6, qPrintable(sprayed.join(u' ')));
+        QVERIFY2(sprayed.count(u"rate_limited"_s) >= 4, qPrintable(sprayed.join(u' ')));
+
+        QVERIFY(
+            metric(server.port(), R"(parley_throttled_total{limit="signin_failures_per_account"})")
+            >= 30);
+        QVERIFY(
+            metric(server.port(), R"(parley_throttled_total{limit="signin_failures_per_address"})")
+            >= 4);
+        QCOMPARE(server.stop(), 0);
+    }
+
+    void registrationsPerAddressAreLimited()
+    {
+        ServerProcess server;
+        QVERIFY(server.start(
+            {u"--trusted-proxy"_s, u"127.0.0.1"_s, u"--registrations-per-address"_s, u"3"_s}));
+        QStringList results;
+        for (int i = 0; i < 6; ++i) {
+            RawWebSocket raw;
+            QVERIFY(raw.open(server.port(), "192.0.2.30"));
+            raw.sendText(R"({"type":"register","rid":"1","user":"newcomer)" + QByteArray::number(i)
+                + R"(","password":"correct horse"})");
+            results += outcomes(raw, 1);
+        }
+        QVERIFY2(results.count(u"welcome"_s) <= 4, qPrintable(results.join(u' ')));
+        QVERIFY2(results.count(u"rate_limited"_s) >= 2, qPrintable(results.join(u' ')));
+        // Another address registers at once.
+        RawWebSocket other;
+        QVERIFY(other.open(server.port(), "192.0.2.31"));
+        other.sendText(
+            R"({"type":"register","rid":"1","user":"elsewhere","password":"correct horse"})");
+        QCOMPARE(outcomes(other, 1), QStringList {u"welcome"_s});
         QCOMPARE(server.stop(), 0);
     }
 };

@@ -44,19 +44,40 @@ qint64 Backoff::currentCeilingMs() const
 void Backoff::linkUp(qint64 nowMs)
 {
     m_upSinceMs = nowMs;
+    m_traffic = false;
 }
 
-void Backoff::linkDown(qint64 nowMs)
+void Backoff::linkDown(qint64 nowMs, LinkEnd end)
 {
-    if (m_upSinceMs >= 0 && nowMs - m_upSinceMs >= m_policy.stableMs)
-        m_attempts = 0;
+    const bool up = m_upSinceMs >= 0;
+    const bool stable = up && nowMs - m_upSinceMs >= m_policy.stableMs;
+    const bool proved = up && m_traffic;
+    switch (end) {
+    case LinkEnd::Lost:
+        if (stable || proved)
+            m_attempts = 0;
+        break;
+    case LinkEnd::ServerClosed:
+        if (stable)
+            m_attempts = 0;
+        break;
+    case LinkEnd::ServerRestart:
+        if (stable || proved)
+            m_attempts = 0;
+        while (currentCeilingMs() < std::min(m_policy.restartSpreadMs, m_policy.capMs)
+            && m_attempts < 62)
+            ++m_attempts;
+        break;
+    }
     m_upSinceMs = -1;
+    m_traffic = false;
 }
 
 void Backoff::reset()
 {
     m_attempts = 0;
     m_upSinceMs = -1;
+    m_traffic = false;
 }
 
 } // namespace parley::client

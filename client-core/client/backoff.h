@@ -14,6 +14,18 @@ struct BackoffPolicy
     qint64 baseMs = 500;
     qint64 capMs = 30000;
     qint64 stableMs = 60000; // a link up this long resets the attempt count
+    // After the server said it is going away (1001, 1012), the first attempt is drawn
+    // from at least this window, so the clients of a restarting server come back spread
+    // out instead of all at once.
+    qint64 restartSpreadMs = 5000;
+};
+
+// How a signed-in link ended, as far as the client can tell.
+enum class LinkEnd {
+    Lost, // the network dropped it (a reset, a timeout, 1006): the server was fine
+    ServerClosed, // the server closed it on purpose: policy, overload, an error (1008, 1011, 1013,
+                  // ...)
+    ServerRestart, // the server is going away or restarting (1001, 1012)
 };
 
 class Backoff
@@ -30,11 +42,16 @@ public:
     // The ceiling the next delay is drawn under (for logs and tests).
     qint64 currentCeilingMs() const;
 
-    // The link came up at nowMs (monotonic).
+    // The link came up at nowMs (monotonic): signed in.
     void linkUp(qint64 nowMs);
-    // The link went down at nowMs: if it had been up for stableMs or more, the attempt
-    // count starts again from zero; a link that flaps keeps backing off.
-    void linkDown(qint64 nowMs);
+    // A frame arrived on the signed-in link: the server is reachable and serving.
+    void trafficSeen() { m_traffic = m_upSinceMs >= 0; }
+    // The link went down at nowMs. A link that signed in and carried traffic proves the
+    // server reachable: when the network loses it, the count starts again from zero, so
+    // the next attempt comes within baseMs (jittered) however often links drop. Attempts
+    // that fail, and links the server itself closed, keep backing off (unless up for
+    // stableMs). A restart (see LinkEnd) spreads the next attempt over restartSpreadMs.
+    void linkDown(qint64 nowMs, LinkEnd end = LinkEnd::Lost);
     void reset();
     int attempts() const { return m_attempts; }
     const Policy &policy() const { return m_policy; }
@@ -44,6 +61,7 @@ private:
     std::function<double()> m_uniform01;
     int m_attempts = 0;
     qint64 m_upSinceMs = -1;
+    bool m_traffic = false;
 };
 
 } // namespace parley::client

@@ -176,7 +176,7 @@ void Connection::reconnectNow()
         return;
     qCInfo(lcClientNet).noquote() << "reconnecting now from" << connectionStateName(m_state);
     if (m_state == ConnectionState::Online)
-        m_backoff.linkDown(nowMs());
+        m_backoff.linkDown(nowMs(), LinkEnd::Lost);
     startAttempt();
 }
 
@@ -248,10 +248,10 @@ void Connection::linkLost(const QString &reason)
     linkLost(reason, 0);
 }
 
-void Connection::linkLost(const QString &reason, qint64 minDelayMs)
+void Connection::linkLost(const QString &reason, qint64 minDelayMs, LinkEnd end)
 {
     if (m_state == ConnectionState::Online)
-        m_backoff.linkDown(nowMs());
+        m_backoff.linkDown(nowMs(), end);
     dropSocket(SocketEnd::Abort);
     if (m_wanted) {
         const qint64 delay = std::max(m_backoff.nextDelayMs(), minDelayMs);
@@ -299,10 +299,12 @@ void Connection::onTextMessage(const QString &text)
                                << decoded.error().message << "type" << decoded.error().type;
         return;
     }
-    if (m_state == ConnectionState::Authenticating)
+    if (m_state == ConnectionState::Authenticating) {
         onSignInReply(decoded.value());
-    else if (m_state == ConnectionState::Online)
+    } else if (m_state == ConnectionState::Online) {
+        m_backoff.trafficSeen();
         Q_EMIT frameReceived(decoded.value());
+    }
 }
 
 void Connection::onSignInReply(const protocol::ServerFrame &frame)
@@ -369,15 +371,22 @@ void Connection::onSocketGone()
     if (!m_socket)
         return;
     QString reason;
-    if (m_socket->closeCode() != QWebSocketProtocol::CloseCodeNormal
-        || !m_socket->closeReason().isEmpty()) {
-        reason = u"the connection was closed (%1 %2)"_s.arg(int(m_socket->closeCode()))
+    const int code = int(m_socket->closeCode());
+    if (code != QWebSocketProtocol::CloseCodeNormal || !m_socket->closeReason().isEmpty()) {
+        reason = u"the connection was closed (%1 %2)"_s.arg(code)
                      .arg(m_socket->closeReason())
                      .trimmed();
     } else {
         reason = u"the connection was lost (%1)"_s.arg(m_socket->errorString());
     }
-    linkLost(reason);
+    // 1006 (no close frame) is the network; a close frame is the server's decision.
+    LinkEnd end = LinkEnd::Lost;
+    if (code == QWebSocketProtocol::CloseCodeGoingAway || code == 1012)
+        end = LinkEnd::ServerRestart;
+    else if (code != QWebSocketProtocol::CloseCodeAbnormalDisconnection
+        && code != QWebSocketProtocol::CloseCodeNormal)
+        end = LinkEnd::ServerClosed;
+    linkLost(reason, 0, end);
 }
 
 void Connection::onTick()

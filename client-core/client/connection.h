@@ -104,7 +104,7 @@ private:
     void startAttempt();
     void linkLost(const QString &reason);
     // As above; the next attempt waits at least minDelayMs (the server's retryAfterMs).
-    void linkLost(const QString &reason, qint64 minDelayMs);
+    void linkLost(const QString &reason, qint64 minDelayMs, LinkEnd end = LinkEnd::Lost);
     void onTextMessage(const QString &text);
     void onTick();
     void onSignInReply(const protocol::ServerFrame &frame);

@@ -5,6 +5,7 @@
 #include <QTest>
 
 using parley::client::Backoff;
+using parley::client::LinkEnd;
 using parley::client::BackoffPolicy;
 
 namespace {
@@ -111,6 +112,74 @@ private Q_SLOTS:
         backoff.linkDown(t + upForMs);
         QCOMPARE(backoff.attempts(), attemptsAfter);
         QCOMPARE(backoff.currentCeilingMs(), attemptsAfter == 0 ? qint64(500) : qint64(8000));
+    }
+
+    void howTheLinkEndedDecides_data()
+    {
+        QTest::addColumn<bool>("traffic");
+        QTest::addColumn<int>("end"); // LinkEnd
+        QTest::addColumn<qint64>("ceilingAfter");
+        // Four failed attempts before (ceiling 8 s), then a link up for 3 s.
+        QTest::newRow("lost after traffic: back at once")
+            << true << int(LinkEnd::Lost) << qint64(500);
+        QTest::newRow("lost before any traffic: keeps backing off")
+            << false << int(LinkEnd::Lost) << qint64(8000);
+        QTest::newRow("closed by the server: keeps backing off")
+            << true << int(LinkEnd::ServerClosed) << qint64(8000);
+        QTest::newRow("server restart after traffic: spread over 5 s")
+            << true << int(LinkEnd::ServerRestart) << qint64(8000);
+    }
+    void howTheLinkEndedDecides()
+    {
+        QFETCH(bool, traffic);
+        QFETCH(int, end);
+        QFETCH(qint64, ceilingAfter);
+        Backoff backoff = withDraw(0.5);
+        for (int i = 0; i < 4; ++i)
+            backoff.nextDelayMs();
+        backoff.linkUp(1000);
+        if (traffic)
+            backoff.trafficSeen();
+        backoff.linkDown(4000, LinkEnd(end));
+        QCOMPARE(backoff.currentCeilingMs(), ceilingAfter);
+    }
+
+    void aFlappingLinkThatWorksReconnectsFast()
+    {
+        // A link cut every few seconds, each one signing in and carrying traffic: the
+        // delay before each reconnect stays within the base, however many cuts.
+        Backoff backoff = withDraw(0.999999);
+        qint64 t = 0;
+        for (int cut = 0; cut < 100; ++cut) {
+            backoff.linkUp(t);
+            backoff.trafficSeen();
+            t += 3000;
+            backoff.linkDown(t, LinkEnd::Lost);
+            QVERIFY(backoff.nextDelayMs() <= 500);
+        }
+    }
+
+    void aRestartSpreadsEvenAFreshClient()
+    {
+        // From attempt 0 the ceiling would be 500 ms: every client of a restarting server
+        // would be back within half a second. The restart raises it to the spread.
+        Backoff backoff = withDraw(0.5);
+        backoff.linkUp(0);
+        backoff.trafficSeen();
+        backoff.linkDown(100000, LinkEnd::ServerRestart);
+        QVERIFY(backoff.currentCeilingMs() >= 5000);
+        QVERIFY(backoff.currentCeilingMs() < 10000);
+    }
+
+    void trafficBeforeSignInDoesNotCount()
+    {
+        Backoff backoff = withDraw(0.5);
+        for (int i = 0; i < 4; ++i)
+            backoff.nextDelayMs();
+        backoff.trafficSeen(); // not signed in: ignored
+        backoff.linkUp(0);
+        backoff.linkDown(1000, LinkEnd::Lost);
+        QCOMPARE(backoff.attempts(), 4);
     }
 
     void linkDownWithoutLinkUpKeepsCounting()

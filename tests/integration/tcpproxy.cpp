@@ -2,6 +2,8 @@
 
 #include <QTcpSocket>
 
+#include <cmath>
+
 namespace parley::test {
 
 TcpProxy::TcpProxy(quint16 targetPort, QObject *parent)
@@ -60,7 +62,22 @@ void TcpProxy::onNewConnection()
         connect(upstream, &QTcpSocket::disconnected, this, [this, pair] { forget(pair); });
         connect(upstream, &QTcpSocket::errorOccurred, this, [this, pair] { forget(pair); });
         upstream->connectToHost(QHostAddress::LocalHost, m_targetPort);
+        if (m_lifetimeMeanMs > 0) {
+            // Inverse transform sampling: -mean * ln(1 - U), U in [0, 1).
+            const double u = m_lifetimeRandom.generateDouble();
+            const double ms = -double(m_lifetimeMeanMs) * std::log(1.0 - u);
+            QTimer::singleShot(int(std::min(ms, 3.6e6)), client, [this, pair] {
+                ++m_cuts;
+                forget(pair);
+            });
+        }
     }
+}
+
+void TcpProxy::setLifetimes(int meanMs, quint32 seed)
+{
+    m_lifetimeMeanMs = std::max(0, meanMs);
+    m_lifetimeRandom.seed(seed);
 }
 
 void TcpProxy::forget(Pair *pair)

@@ -36,6 +36,10 @@ public:
     // Cuts all connections at random intervals in [minMs, maxMs] until stopped
     // (minMs = 0 stops). Deterministic for a given seed.
     void setChaos(int minMs, int maxMs, quint32 seed = 1);
+    // Each connection accepted from now on is cut after its own random lifetime,
+    // exponentially distributed with this mean (a flapping link: most live a few
+    // seconds, some much longer). 0 stops. Deterministic for a given seed.
+    void setLifetimes(int meanMs, quint32 seed = 1);
 
     int accepted() const { return m_accepted; }
     int cuts() const { return m_cuts; }
@@ -55,6 +59,8 @@ private:
     QTcpServer m_server;
     quint16 m_targetPort;
     QList<Pair *> m_pairs;
+    int m_lifetimeMeanMs = 0;
+    QRandomGenerator m_lifetimeRandom;
     bool m_frozen = false;
     bool m_refusing = false;
     int m_accepted = 0;

@@ -47,9 +47,9 @@ elseif(WIN32 OR APPLE)
     install(SCRIPT ${parley_deploy_script})
 endif()
 if(WIN32)
-    # windeployqt copies only Qt: libsodium, OpenSSL's libcrypto and qtkeychain come from
-    # the DLLs parley.exe imports (the set app/CMakeLists.txt names), found on PATH (the
-    # workflow puts vcpkg's bin there).
+    # windeployqt copies only Qt: libsodium, simdjson, OpenSSL's libcrypto and qtkeychain
+    # come from the DLLs parley.exe imports (the set app/CMakeLists.txt names), found on
+    # PATH (the workflow puts vcpkg's bin there).
     install(RUNTIME_DEPENDENCY_SET parley_runtime_dlls
         PRE_EXCLUDE_REGEXES "api-ms-.*" "ext-ms-.*"
         POST_EXCLUDE_REGEXES ".*[Ss]ystem32/.*" ".*Qt6.*"
@@ -84,8 +84,8 @@ else()
     set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
     set(CPACK_DEBIAN_PACKAGE_SECTION net)
     # Dependencies computed by dpkg-shlibdeps from the libraries parley links: the Qt 6
-    # runtime packages (libqt6core6, libqt6widgets6, libqt6websockets6, ...), qtkeychain
-    # and libsodium, with the versions this build needs.
+    # runtime packages (libqt6core6, libqt6widgets6, libqt6websockets6, ...), qtkeychain,
+    # libsodium and simdjson, with the versions this build needs.
     set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
     # Loaded at run time, so invisible to dpkg-shlibdeps: the SQLite driver plugin, and
     # the TLS backend plugin for wss://.

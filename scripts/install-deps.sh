@@ -14,6 +14,7 @@ packages=(
     qtkeychain-qt6-dev
     qt6-l10n-tools qt6-tools-dev
     libsodium-dev libsqlite3-dev libssl-dev
+    libsimdjson-dev
     openssl ca-certificates
 )
 test_packages=(python3-botocore redis-server dpkg-dev desktop-file-utils appstream)

@@ -1,14 +1,15 @@
 #include "codec.h"
 
+#include "jsonframe.h"
 #include "logging.h"
 
 #include <QDateTime>
 #include <QJsonArray>
 #include <QJsonDocument>
-#include <QJsonParseError>
 #include <QJsonValue>
 #include <QRandomGenerator>
 #include <QSet>
+#include <QStringDecoder>
 
 #include <algorithm>
 #include <array>
@@ -184,14 +185,37 @@ struct Field
     qsizetype index = -1;
 };
 
+// A field's value in the parsed frame (see JsonFrame); nullopt when the key is absent.
+using JsonValue = std::optional<simdjson::dom::element>;
+
+bool isString(const JsonValue &value)
+{
+    return value && value->is_string();
+}
+
+QString toString(const JsonValue &value)
+{
+    const std::string_view text = value->get_string().value_unsafe();
+    const QByteArrayView utf8(text.data(), qsizetype(text.size()));
+    // QString::fromUtf8 drops a byte order mark at the start, which would turn
+    // "\uFEFFbob" into a valid user name; a string's U+FEFF is data.
+    if (utf8.startsWith("\xEF\xBB\xBF"))
+        return QStringDecoder(QStringConverter::Utf8, QStringConverter::Flag::ConvertInitialBom)
+            .decode(utf8);
+    return QString::fromUtf8(utf8);
+}
+
 // Reads and validates the fields of one JSON object. Records only the first
 // failure (shared with nested readers); once failed, every read returns a
 // default value, so frame readers need no error checks of their own.
 class FieldReader
 {
 public:
-    FieldReader(QJsonObject object, std::optional<FieldFailure> &failure, QString prefix = {})
-        : m_object(std::move(object))
+    // `object` is nullopt when the value that should have been an object was not one
+    // (the failure is then recorded): every field of it reads as absent.
+    FieldReader(std::optional<simdjson::dom::object> object, std::optional<FieldFailure> &failure,
+        QString prefix = {})
+        : m_object(object)
         , m_failure(failure)
         , m_prefix(std::move(prefix))
     { }
@@ -210,14 +234,14 @@ public:
 
     QString string(QLatin1StringView key, TextCheck check = nullptr)
     {
-        const QJsonValue value = required(key);
+        const JsonValue value = required(key);
         return failed() ? QString() : text(value, {key}, check).value_or(QString());
     }
 
     std::optional<QString> optionalString(QLatin1StringView key, TextCheck check = nullptr)
     {
-        const QJsonValue value = m_object.value(key);
-        if (failed() || value.isUndefined())
+        const JsonValue value = lookup(key);
+        if (failed() || !value)
             return std::nullopt;
         return text(value, {key}, check);
     }
@@ -225,19 +249,20 @@ public:
     // Like optionalString, but an explicit null is allowed too.
     std::optional<QString> nullableString(QLatin1StringView key, TextCheck check = nullptr)
     {
-        return m_object.value(key).isNull() ? std::nullopt : optionalString(key, check);
+        const JsonValue value = lookup(key);
+        return value && value->is_null() ? std::nullopt : optionalString(key, check);
     }
 
     QString user(QLatin1StringView key)
     {
-        const QJsonValue value = required(key);
+        const JsonValue value = required(key);
         return failed() ? QString() : userName(value, {key}).value_or(QString());
     }
 
     std::optional<QString> optionalUser(QLatin1StringView key)
     {
-        const QJsonValue value = m_object.value(key);
-        if (failed() || value.isUndefined())
+        const JsonValue value = lookup(key);
+        if (failed() || !value)
             return std::nullopt;
         return userName(value, {key});
     }
@@ -245,18 +270,22 @@ public:
     // 1..maxCount user names, lowercased, duplicates dropped (first one kept).
     QStringList userList(QLatin1StringView key, qsizetype maxCount)
     {
-        const QJsonValue value = required(key);
+        const JsonValue value = required(key);
         if (failed())
             return {};
-        const QJsonArray names = value.toArray();
-        if (!value.isArray() || names.isEmpty() || names.size() > maxCount) {
+        simdjson::dom::array names;
+        const qsizetype count = value->get(names) ? 0 : qsizetype(names.size());
+        if (count < 1 || count > maxCount) {
             fail({key}, u"must be an array of "_s + rangeText(1, maxCount) + u" user names"_s);
             return {};
         }
         QStringList users;
         QSet<QString> seen;
-        for (qsizetype i = 0; i < names.size() && !failed(); ++i) {
-            const std::optional<QString> name = userName(names.at(i), {key, i});
+        qsizetype i = 0;
+        for (const simdjson::dom::element item : names) {
+            if (failed())
+                break;
+            const std::optional<QString> name = userName(item, {key, i++});
             if (name && !seen.contains(*name)) {
                 seen.insert(*name);
                 users.append(*name);
@@ -267,17 +296,17 @@ public:
 
     qint64 integer(QLatin1StringView key, qint64 min = 0, qint64 max = MaxSafeInteger)
     {
-        const QJsonValue value = required(key);
-        return failed() ? min : number(value, {key}, min, max).value_or(min);
+        const JsonValue value = required(key);
+        return failed() ? min : number(*value, {key}, min, max).value_or(min);
     }
 
     std::optional<qint64> optionalInteger(
         QLatin1StringView key, qint64 min = 0, qint64 max = MaxSafeInteger)
     {
-        const QJsonValue value = m_object.value(key);
-        if (failed() || value.isUndefined())
+        const JsonValue value = lookup(key);
+        if (failed() || !value)
             return std::nullopt;
-        return number(value, {key}, min, max);
+        return number(*value, {key}, min, max);
     }
 
     // A positive page size; larger than `max` is capped ("limit is capped by the server").
@@ -288,13 +317,13 @@ public:
 
     bool boolean(QLatin1StringView key)
     {
-        const QJsonValue value = required(key);
-        if (!failed() && !value.isBool())
+        const JsonValue value = required(key);
+        if (!failed() && !value->is_bool())
             fail({key}, u"must be true or false"_s);
-        return value.toBool();
+        return !failed() && value->get_bool().value_unsafe();
     }
 
-    bool optionalBoolean(QLatin1StringView key) { return m_object.contains(key) && boolean(key); }
+    bool optionalBoolean(QLatin1StringView key) { return lookup(key) && boolean(key); }
 
     // One of the given values, written as name(value).
     template<typename Enum, std::size_t N>
@@ -322,29 +351,37 @@ public:
     // The object under key, read by the returned reader.
     FieldReader object(QLatin1StringView key)
     {
-        const QJsonValue value = required(key);
-        if (!failed() && !value.isObject())
+        const JsonValue value = required(key);
+        if (!failed() && !value->is_object())
             fail({key}, u"must be an object"_s);
-        return FieldReader(value.toObject(), m_failure, path({key}) + u'.');
+        std::optional<simdjson::dom::object> object;
+        if (!failed())
+            object = objectOf(*value);
+        return FieldReader(object, m_failure, path({key}) + u'.');
     }
 
     // An array of objects, each read by read(FieldReader &) -> T.
     template<typename T, typename Read> QList<T> objects(QLatin1StringView key, Read read)
     {
-        const QJsonValue value = required(key);
-        if (!failed() && !value.isArray())
+        const JsonValue value = required(key);
+        if (!failed() && !value->is_array())
             fail({key}, u"must be an array"_s);
-        const QJsonArray items = value.toArray();
+        if (failed())
+            return {};
+        const simdjson::dom::array items = value->get_array().value_unsafe();
         QList<T> result;
-        result.reserve(items.size());
-        for (qsizetype i = 0; i < items.size() && !failed(); ++i) {
-            const QJsonValue item = items.at(i);
-            if (!item.isObject()) {
+        result.reserve(qsizetype(items.size()));
+        qsizetype i = 0;
+        for (const simdjson::dom::element item : items) {
+            if (!item.is_object()) {
                 fail({key, i}, u"must be an object"_s);
                 break;
             }
-            FieldReader itemReader(item.toObject(), m_failure, path({key, i}) + u'.');
+            FieldReader itemReader(objectOf(item), m_failure, path({key, i}) + u'.');
             result.append(read(itemReader));
+            if (failed())
+                break;
+            ++i;
         }
         return failed() ? QList<T>() : result;
     }
@@ -358,21 +395,35 @@ private:
         return name;
     }
 
-    QJsonValue required(QLatin1StringView key)
+    static simdjson::dom::object objectOf(simdjson::dom::element element)
     {
-        const QJsonValue value = m_object.value(key);
-        if (value.isUndefined())
+        return element.get_object().value_unsafe();
+    }
+
+    // Keys are unique: JsonFrame refuses a frame with a duplicate one.
+    JsonValue lookup(QLatin1StringView key) const
+    {
+        simdjson::dom::element value;
+        if (!m_object || m_object->at_key(std::string_view(key.data(), key.size())).get(value))
+            return std::nullopt;
+        return value;
+    }
+
+    JsonValue required(QLatin1StringView key)
+    {
+        const JsonValue value = lookup(key);
+        if (!value)
             fail({key}, u"is missing"_s);
         return value;
     }
 
-    std::optional<QString> text(const QJsonValue &value, Field field, TextCheck check)
+    std::optional<QString> text(const JsonValue &value, Field field, TextCheck check)
     {
-        if (!value.isString()) {
+        if (!isString(value)) {
             fail(field, u"must be a string"_s);
             return std::nullopt;
         }
-        QString result = value.toString();
+        QString result = toString(value);
         if (check) {
             if (const Problem problem = check(result)) {
                 fail(field, *problem);
@@ -382,7 +433,7 @@ private:
         return result;
     }
 
-    std::optional<QString> userName(const QJsonValue &value, Field field)
+    std::optional<QString> userName(const JsonValue &value, Field field)
     {
         const std::optional<QString> written = text(value, field, nullptr);
         if (!written)
@@ -395,20 +446,26 @@ private:
         return name;
     }
 
-    std::optional<qint64> number(const QJsonValue &value, Field field, qint64 min, qint64 max)
+    std::optional<qint64> number(simdjson::dom::element value, Field field, qint64 min, qint64 max)
     {
-        // QJsonValue keeps JSON numbers as double (or qint64 when integral); any
-        // integer up to 2^53 - 1 is exact as a double, so one check covers both.
-        const double d = value.toDouble();
-        if (!value.isDouble() || !std::isfinite(d) || std::trunc(d) != d || d < double(min)
-            || d > double(max)) {
+        // An integral double (3.0, 1e2) counts as an integer; any integer up to
+        // 2^53 - 1 is exact as a double. An unsigned one is past qint64, so past max.
+        std::optional<qint64> result;
+        if (value.is_int64()) {
+            result = value.get_int64().value_unsafe();
+        } else if (value.is_double()) {
+            const double d = value.get_double().value_unsafe();
+            if (std::isfinite(d) && std::trunc(d) == d && d >= double(min) && d <= double(max))
+                result = qint64(d);
+        }
+        if (!result || *result < min || *result > max) {
             fail(field, u"must be an integer in "_s + rangeText(min, max));
             return std::nullopt;
         }
-        return qint64(d);
+        return result;
     }
 
-    QJsonObject m_object;
+    std::optional<simdjson::dom::object> m_object;
     std::optional<FieldFailure> &m_failure;
     QString m_prefix;
 };
@@ -695,30 +752,31 @@ Decoded<Frame> decodeFrame(
         return reject(ErrorCode::TooLarge, {},
             u"frame of "_s + QString::number(utf8.size()) + u" bytes exceeds the limit of "_s
                 + QString::number(maxBytes));
-    // QJsonDocument silently replaces malformed sequences with U+FFFD, so check first.
-    if (!utf8.isValidUtf8())
-        return reject(ErrorCode::BadRequest, {}, u"frame is not valid UTF-8"_s);
-
-    QJsonParseError parseError;
-    const QJsonDocument document = QJsonDocument::fromJson(utf8.toByteArray(), &parseError);
-    if (parseError.error != QJsonParseError::NoError)
-        return reject(ErrorCode::BadRequest, {},
-            u"frame is not valid JSON: "_s + parseError.errorString() + u" at offset "_s
-                + QString::number(parseError.offset));
-    if (!document.isObject())
+    // Strict RFC 8259 (QJsonDocument, used before, took `\q`, `.5` and `1.`, and dropped a
+    // U+FEFF at the start of a string): see JsonFrame.
+    const JsonFrame json(utf8);
+    if (!json.ok())
+        return reject(ErrorCode::BadRequest, {}, json.error());
+    if (!json.root().is_object())
         return reject(ErrorCode::BadRequest, {}, u"frame must be a JSON object"_s);
-    const QJsonObject object = document.object();
+    const simdjson::dom::object object = json.root().get_object().value_unsafe();
+    const auto member = [&object](std::string_view key) -> JsonValue {
+        simdjson::dom::element value;
+        if (object.at_key(key).get(value))
+            return std::nullopt;
+        return value;
+    };
 
     // Recovered before anything else can fail, so that the client can match the error.
-    const QJsonValue rid = object.value("rid"_L1);
-    if (rid.isString() && !ridProblem(rid.toString()))
-        error.rid = rid.toString();
+    const JsonValue rid = member("rid");
+    if (isString(rid) && !ridProblem(toString(rid)))
+        error.rid = toString(rid);
 
-    const QJsonValue type = object.value("type"_L1);
-    if (!type.isString())
+    const JsonValue type = member("type");
+    if (!isString(type))
         return reject(ErrorCode::BadRequest, u"type"_s,
-            type.isUndefined() ? u"'type' is missing"_s : u"'type' must be a string"_s);
-    error.type = type.toString();
+            type ? u"'type' must be a string"_s : u"'type' is missing"_s);
+    error.type = toString(type);
 
     const auto kind = std::find_if(kinds.begin(), kinds.end(),
         [&](const FrameKind<Frame> &k) { return error.type == k.type; });

@@ -20,6 +20,9 @@ inline constexpr qsizetype MaxFrameBytes = 65536; // what the server accepts (he
 // What clients accept from a server. The server keeps its own frames under MaxFrameBytes
 // too (history pages stop early), but a client should not break on a bigger one.
 inline constexpr qsizetype MaxServerFrameBytes = 16 * 1024 * 1024;
+// The deepest nesting of objects and arrays in a frame, its own object included. Frames
+// need 3 (history -> messages -> message); the rest is room for growth.
+inline constexpr qsizetype MaxJsonDepth = 64;
 inline constexpr qsizetype MaxBodyChars = 4000; // Unicode code points
 inline constexpr qsizetype MinUserChars = 2;
 inline constexpr qsizetype MaxUserChars = 32;

@@ -701,6 +701,41 @@ private Q_SLOTS:
         QVERIFY(!client->closed);
     }
 
+    // Frames are parsed as strict RFC 8259 JSON (issue 18): what QJsonDocument let through
+    // is a bad_request, and a U+FEFF inside a user name is not silently dropped.
+    void strictJson()
+    {
+        const QString bob = name(u"bob"_s);
+        Client c;
+        QVERIFY(c.open(m_server->url()));
+        // Raw bytes EF BB BF right after the opening quote of the user name.
+        c.sendRaw(R"({"type":"register","rid":"bom","user":")"_ba + "\xEF\xBB\xBF"_ba + bob.toUtf8()
+            + R"(","password":"correct horse"})"_ba);
+        QJsonObject error = c.reply(u"bom"_s);
+        QCOMPARE(error.value(u"type"_s).toString(), u"error"_s);
+        QCOMPARE(error.value(u"code"_s).toString(), u"bad_request"_s);
+        QVERIFY2(error.value(u"message"_s).toString().contains(u"'user'"_s),
+            qPrintable(error.value(u"message"_s).toString()));
+
+        const QList<QByteArray> lenient {
+            R"({"type":"register","user":"a\qb","password":"correct horse"})"_ba,
+            R"({"type":"history","conv":"a1:b2","after":.5})"_ba,
+            R"({"type":"history","conv":"a1:b2","after":1.})"_ba,
+            R"({"type":"register","user":"alice","user":"bob","password":"correct horse"})"_ba,
+        };
+        for (const QByteArray &frame : lenient) {
+            c.sendRaw(frame);
+            error = c.next(u"error"_s);
+            QCOMPARE(error.value(u"code"_s).toString(), u"bad_request"_s);
+            QVERIFY2(error.value(u"message"_s).toString().contains(u"not valid JSON"_s),
+                qPrintable(error.value(u"message"_s).toString()));
+        }
+
+        // Nothing was registered under the name without the mark, which is still free.
+        QVERIFY(!c.closed);
+        QCOMPARE(c.signIn(bob).value(u"user"_s).toString(), bob);
+    }
+
     void oversizedFrameCloses1009()
     {
         auto c = signedIn(name(u"big"_s));

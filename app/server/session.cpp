@@ -42,6 +42,8 @@ constexpr double SearchesPerSecond = 5;
 // The most hits one search page holds (PROTOCOL: limit capped at 100).
 constexpr int SearchLimitCap = 100;
 constexpr double AbusePerSecond = 20;
+// How long later sends to a conversation wait for a refused one to be sent again.
+constexpr qint64 SendHoldMs = 30'000;
 // Frames held while an authentication is in flight.
 constexpr int MaxHeldFrames = 64;
 constexpr int CloseNormal = 1000;
@@ -174,8 +176,25 @@ std::optional<Error> Session::admit(const QByteArray &text)
         closeWith(ClosePolicy, u"too many frames"_s);
         return std::nullopt;
     }
-    return Error {ridIn(text), ErrorCode::RateLimited, u"too many frames; slow down"_s,
+    QString rid;
+    if (!text.isEmpty()) {
+        const auto decoded = decodeClientFrame(text);
+        rid = decoded ? ridOf(decoded.value()) : decoded.error().rid;
+        // A send refused here holds back the later ones to its conversation (noteRefusedSend).
+        if (const Send *send = decoded ? std::get_if<Send>(&decoded.value()) : nullptr;
+            send && m_phase == Phase::Authenticated)
+            noteRefusedSend(send->to, send->cid);
+    }
+    return Error {rid, ErrorCode::RateLimited, u"too many frames; slow down"_s,
         m_frameBucket.retryAfterMs(nowMs())};
+}
+
+void Session::noteRefusedSend(const QString &to, const QString &cid)
+{
+    // Only the first refusal counts: the conversation waits for that message, the oldest
+    // the client has not had stored.
+    if (!m_refusedSends.contains(to))
+        m_refusedSends.insert(to, {cid, nowMs()});
 }
 
 void Session::process(const QByteArray &utf8)
@@ -505,8 +524,24 @@ void Session::handleSend(const Send &frame, quint64 slot)
             slot, frame.rid, ErrorCode::BadRequest, u"to: you cannot send a message to yourself"_s);
         return;
     }
+    // A sender's messages get seqs in the order it sent them: after a send to this
+    // conversation was refused (rate limit, store unavailable), later sends to it are
+    // refused too until the refused one comes back, which the client resends first. The
+    // hold ends after SendHoldMs if it never does (the user cancelled it).
+    if (auto held = m_refusedSends.find(frame.to); held != m_refusedSends.end()) {
+        if (held->first == frame.cid || nowMs() - held->second > SendHoldMs) {
+            m_refusedSends.erase(held);
+        } else {
+            m_service->frameRejected(ErrorCode::RateLimited);
+            fillError(slot, frame.rid, ErrorCode::RateLimited,
+                u"an earlier message to %1 was refused; send it again first"_s.arg(frame.to),
+                std::max<qint64>(1, m_sendBucket.retryAfterMs(nowMs())));
+            return;
+        }
+    }
     if (!m_sendBucket.take(nowMs())) {
         m_service->frameRejected(ErrorCode::RateLimited);
+        noteRefusedSend(frame.to, frame.cid);
         fillError(slot, frame.rid, ErrorCode::RateLimited, u"too many messages; slow down"_s,
             m_sendBucket.retryAfterMs(nowMs()));
         return;
@@ -520,11 +555,13 @@ void Session::handleSend(const Send &frame, quint64 slot)
     const ConnectionId sender = m_id;
     auto reply = onThread<StoredSend>([frame, slot](Session *s, Result<StoredSend> result) {
         if (!result) {
-            if (result.error().code == StoreError::Code::NotFound)
+            if (result.error().code == StoreError::Code::NotFound) {
                 s->fillError(slot, frame.rid, ErrorCode::NotFound,
                     u"to: there is no user named '%1'"_s.arg(frame.to));
-            else
+            } else {
+                s->noteRefusedSend(frame.to, frame.cid); // the client will send it again
                 s->fill(slot, ServerFrame(s->storeError(frame.rid, result.error())));
+            }
             return;
         }
         const Message &m = result.value().message;

@@ -116,6 +116,7 @@ private:
     // Wraps a store callback: runs `fn` on this session's thread, and only if
     // the session still exists by then.
     template<typename T, typename Fn> Callback<T> onThread(Fn fn);
+    void noteRefusedSend(const QString &to, const QString &cid);
 
     Link *m_link;
     ChatService *m_service;
@@ -152,6 +153,9 @@ private:
     TokenBucket m_searchBucket;
     TokenBucket m_abuseBucket;
     QHash<QString, qint64> m_lastTypingMs;
+    // Per recipient: the first send refused since the last one accepted (cid, when), which
+    // later sends to that conversation wait for (send order = seq order).
+    QHash<QString, std::pair<QString, qint64>> m_refusedSends;
     QSet<QString> m_presenceTopics;
 
     int m_missedPongs = 0;

@@ -37,12 +37,14 @@ void Verifier::resettle(Tracked &message)
     message.pending = pending;
 }
 
-void Verifier::sent(const QString &cid, const QString &from, const QString &to)
+void Verifier::sent(
+    const QString &cid, const QString &from, const QString &to, const QString &sender)
 {
     Tracked &message = m_messages[cid];
     if (!message.from.isEmpty())
         return; // the same cid twice: the client resends with one cid, the run counts it once
     message.from = from;
+    message.sender = sender.isEmpty() ? from : sender;
     message.to = to;
     message.conv = protocol::conversationId(from, to);
     m_order.append(cid);
@@ -95,6 +97,8 @@ Verdict Verifier::verdict(int offendersPerKind) const
               if (listed[kind]++ < offendersPerKind)
                   v.offenders.append({kind, cid, conv, detail});
           };
+    // sending device + '\n' + conv -> (highest seq acked so far in sending order, its cid)
+    QHash<QString, std::pair<qint64, QString>> sendOrder;
     for (const QString &cid : m_order) {
         const Tracked &m = m_messages.value(cid);
         ++v.sent;
@@ -105,6 +109,18 @@ Verdict Verifier::verdict(int offendersPerKind) const
             continue;
         }
         ++v.acked;
+        auto &[highest, highestCid] = sendOrder[m.sender + u'\n' + m.conv];
+        if (m.seq < highest) {
+            ++v.reordered;
+            offend(u"send_order"_s, cid, m.conv,
+                u"%1 sent it after %2, which got seq %3, but it got seq %4"_s
+                    .arg(m.sender, highestCid)
+                    .arg(highest)
+                    .arg(m.seq));
+        } else {
+            highest = m.seq;
+            highestCid = cid;
+        }
         const QStringList devices = m_devices.value(m.to, QStringList {m.to});
         for (const QString &device : devices) {
             auto it = std::find_if(m.deliveries.cbegin(), m.deliveries.cend(),

@@ -1,7 +1,8 @@
 // Follows every message of a run: each message the server acknowledged must reach every
-// device of its recipient exactly once, and each device must see a conversation's
-// messages in seq order. Plain class (no threads, no clock): the runner feeds it events
-// under a lock, the tests feed it synthetic streams.
+// device of its recipient exactly once, each device must see a conversation's messages in
+// seq order, and each sending device's messages must get seqs in the order it sent them. Plain
+// class (no threads, no clock): the runner feeds it events under a lock, the tests feed it
+// synthetic streams.
 #pragma once
 
 #include <QHash>
@@ -27,7 +28,10 @@ struct Verdict
     qint64 delivered = 0; // deliveries of acked messages counted once per device
     qint64 lost = 0; // (message, recipient device) pairs never delivered
     qint64 duplicates = 0; // extra deliveries of a message to a device
-    qint64 reordered = 0; // deliveries below a seq the device already had in that conversation
+    // Deliveries below a seq the device already had in that conversation, plus messages
+    // acked with a lower seq than one their sending device sent before them in the same
+    // conversation (offenders "reordered" and "send_order").
+    qint64 reordered = 0;
     qint64 unacked = 0; // sent, never acknowledged
     qint64 mismatched = 0; // delivered with another conversation or seq than acked
     qint64 unexpected = 0; // deliveries of messages this run never sent
@@ -41,7 +45,10 @@ public:
     // The devices each user reads on ("alice/d0", "alice/d1"); deliveries to any other
     // device of the user are still counted but nothing is expected of it.
     void addDevice(const QString &user, const QString &device);
-    void sent(const QString &cid, const QString &from, const QString &to);
+    // `sender`: the sending device ("alice/d0"); its sends are expected to get seqs in the
+    // order of these calls. Empty: `from`.
+    void sent(
+        const QString &cid, const QString &from, const QString &to, const QString &sender = {});
     void acked(const QString &cid, const QString &conv, qint64 seq);
     void delivered(const QString &device, const QString &cid, const QString &conv, qint64 seq);
 
@@ -62,6 +69,7 @@ private:
     struct Tracked
     {
         QString from;
+        QString sender;
         QString to;
         QString conv;
         qint64 seq = 0; // 0 until acked

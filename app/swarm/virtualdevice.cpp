@@ -109,7 +109,9 @@ void VirtualDevice::send(int peer, qint64 intendedUs)
     }
     m_inflight.insert(m.cid, intendedUs);
     m_worker->sent.fetch_add(1, std::memory_order_relaxed);
-    m_worker->context()->verify([&](Verifier &v) { v.sent(m.cid, m_name, to); });
+    m_worker->context()->verify([&](Verifier &v) {
+        v.sent(m.cid, m_name, to, u"%1/d%2"_s.arg(m_name).arg(m_deviceIndex));
+    });
 }
 
 void VirtualDevice::typing(int peer)

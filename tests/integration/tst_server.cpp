@@ -595,15 +595,19 @@ private Q_SLOTS:
     void rateLimitedSendsSayWhenToRetry()
     {
         // Default limits: a burst of 200 sends, then rate_limited with retryAfterMs,
-        // every reply still in request order.
+        // every reply still in request order. Once one send is refused, every later send
+        // to that conversation is refused too, until the refused one comes again: the
+        // sender's messages get seqs in the order it sent them.
         const QString alice = name(u"alice"_s), bob = name(u"bob"_s);
         auto a = signedIn(alice);
         auto b = signedIn(bob);
         QVERIFY(a && b);
+        QList<QJsonObject> sent;
         for (int i = 0; i < 260; ++i) {
             QJsonObject f = sendFrame(bob, u"m %1"_s.arg(i));
             f.insert(u"rid"_s, u"q%1"_s.arg(i));
             a->send(f);
+            sent.append(f);
         }
         QList<QJsonObject> replies;
         QVERIFY(waitUntil(
@@ -615,24 +619,45 @@ private Q_SLOTS:
                 return replies.size() >= 260;
             },
             30000));
-        int acked = 0, limited = 0;
+        int acked = 0, firstRefused = -1;
+        qint64 lastSeq = 0;
         for (int i = 0; i < 260; ++i) {
             const QJsonObject r = replies.at(i);
             QCOMPARE(r.value(u"rid"_s).toString(), u"q%1"_s.arg(i));
             if (r.value(u"type"_s) == u"ack"_s) {
+                // Nothing after a refusal is accepted: the acks are a prefix.
+                QCOMPARE(firstRefused, -1);
+                QVERIFY(r.value(u"seq"_s).toInteger() > lastSeq);
+                lastSeq = r.value(u"seq"_s).toInteger();
                 ++acked;
             } else {
                 QCOMPARE(r.value(u"code"_s).toString(), u"rate_limited"_s);
                 QVERIFY(r.value(u"retryAfterMs"_s).toInt() >= 1);
-                ++limited;
+                if (firstRefused < 0)
+                    firstRefused = i;
             }
         }
         QVERIFY(acked >= 200);
-        QVERIFY(limited > 0);
+        QVERIFY(firstRefused >= 200);
         a->frames.clear();
-        // After waiting as told, a send goes through again.
+        // After waiting as told, a new message still waits for the refused one...
         QTest::qWait(100);
-        QCOMPARE(a->request(sendFrame(bob, u"later"_s)).value(u"type"_s).toString(), u"ack"_s);
+        const QJsonObject held = a->request(sendFrame(bob, u"later"_s));
+        QCOMPARE(held.value(u"code"_s).toString(), u"rate_limited"_s);
+        QVERIFY(held.value(u"message"_s).toString().contains(u"send it again first"_s));
+        // ...which, sent again, goes through, and so do the rest, in order.
+        for (int i = firstRefused; i < 260; ++i) {
+            QJsonObject again = sent.at(i);
+            again.remove(u"rid"_s);
+            QJsonObject reply = a->request(again);
+            if (reply.value(u"code"_s) == u"rate_limited"_s) {
+                QTest::qWait(int(reply.value(u"retryAfterMs"_s).toInteger()));
+                reply = a->request(again);
+            }
+            QCOMPARE(reply.value(u"type"_s).toString(), u"ack"_s);
+            QVERIFY(reply.value(u"seq"_s).toInteger() > lastSeq);
+            lastSeq = reply.value(u"seq"_s).toInteger();
+        }
     }
 
     void badInput_data()

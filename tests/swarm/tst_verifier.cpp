@@ -104,6 +104,52 @@ private Q_SLOTS:
         QCOMPARE(first.conv, u"alice:bob"_s);
     }
 
+    void sendOrderIsChecked()
+    {
+        // alice/d0 sends m1..m4; the server gives m3 a seq below m2's (the case of a
+        // refused send queued again behind later ones). Every delivery is in seq order,
+        // so only the send order can tell.
+        Verifier v;
+        v.addDevice(u"bob"_s, u"bob/d0"_s);
+        const QList<std::pair<QString, qint64>> acks
+            = {{u"m1"_s, 1}, {u"m2"_s, 3}, {u"m3"_s, 2}, {u"m4"_s, 4}};
+        for (const auto &[cid, seq] : acks)
+            v.sent(cid, u"alice"_s, u"bob"_s, u"alice/d0"_s);
+        for (const auto &[cid, seq] : acks)
+            v.acked(cid, u"alice:bob"_s, seq);
+        for (const QString &cid : {u"m1"_s, u"m3"_s, u"m2"_s, u"m4"_s})
+            v.delivered(u"bob/d0"_s, cid, u"alice:bob"_s,
+                std::find_if(acks.cbegin(), acks.cend(), [&](const auto &a) {
+                    return a.first == cid;
+                })->second);
+        const Verdict d = v.verdict();
+        QCOMPARE(d.lost + d.duplicates + d.unacked + d.mismatched, 0);
+        QCOMPARE(d.reordered, 1);
+        QCOMPARE(d.offenders.size(), 1);
+        QCOMPARE(d.offenders.first().kind, u"send_order"_s);
+        QCOMPARE(d.offenders.first().cid, u"m3"_s);
+        QVERIFY(d.offenders.first().detail.contains(u"after m2"_s));
+    }
+
+    void sendOrderIsPerSendingDevice()
+    {
+        // Two devices of alice send at the same time: their messages interleave in any
+        // order, and that is not a violation; each device's own order still counts.
+        Verifier v;
+        v.addDevice(u"bob"_s, u"bob/d0"_s);
+        v.sent(u"a1"_s, u"alice"_s, u"bob"_s, u"alice/d0"_s);
+        v.sent(u"b1"_s, u"alice"_s, u"bob"_s, u"alice/d1"_s);
+        v.sent(u"a2"_s, u"alice"_s, u"bob"_s, u"alice/d0"_s);
+        v.sent(u"b2"_s, u"alice"_s, u"bob"_s, u"alice/d1"_s);
+        const QList<std::pair<QString, qint64>> acks
+            = {{u"b1"_s, 1}, {u"b2"_s, 2}, {u"a1"_s, 3}, {u"a2"_s, 4}};
+        for (const auto &[cid, seq] : acks) {
+            v.acked(cid, u"alice:bob"_s, seq);
+            v.delivered(u"bob/d0"_s, cid, u"alice:bob"_s, seq);
+        }
+        QCOMPARE(v.verdict().reordered, 0);
+    }
+
     void everyDeviceOfTheRecipient()
     {
         Verifier v;

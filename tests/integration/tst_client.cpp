@@ -328,6 +328,44 @@ private Q_SLOTS:
         }
     }
 
+    void burstsOverTheRateLimitKeepSendOrder()
+    {
+        // 300 sends at once against a send burst of 20: most are refused with
+        // rate_limited and sent again, while the link is also cut now and then. The
+        // recipient must get them in the order they were written, with rising seqs.
+        ServerProcess server;
+        QVERIFY(server.start({u"--send-burst"_s, u"20"_s, u"--send-rate"_s, u"100"_s}));
+        const QString hank = name(u"hank"_s), iris = name(u"iris"_s);
+        TcpProxy proxy(server.port());
+        QVERIFY(proxy.listen());
+        const QUrl url(u"ws://127.0.0.1:%1/ws"_s.arg(proxy.port()));
+        Peer h(url), i(url);
+        QVERIFY(h.signIn(hank));
+        QVERIFY(i.signIn(iris));
+        constexpr int Count = 300;
+        for (int round = 0; round < 2; ++round) {
+            if (round == 1)
+                proxy.setChaos(200, 800, 20261207);
+            for (int n = 0; n < Count; ++n)
+                h.client.send(iris, u"b%1-"_s.arg(round) + QString::number(n));
+            QVERIFY(waitUntil(
+                [&] {
+                    return h.client.pendingMessages().isEmpty()
+                        && i.from(hank).size() == (round + 1) * Count;
+                },
+                120000));
+        }
+        proxy.setChaos(0, 0);
+        const QList<ChatMessage> got = i.from(hank);
+        for (int n = 0; n < 2 * Count; ++n) {
+            QCOMPARE(got.at(n).body, u"b%1-"_s.arg(n / Count) + QString::number(n % Count));
+            if (n > 0)
+                QVERIFY2(got.at(n).seq > got.at(n - 1).seq, qPrintable(got.at(n).body));
+        }
+        qInfo() << "link cut" << proxy.cuts() << "times";
+        QCOMPARE(server.stop(), 0);
+    }
+
     void expiredTokenAsksForThePassword()
     {
         const QString henry = name(u"henry"_s);

@@ -115,6 +115,9 @@ ParsedOptions parseSwarmOptions(const QStringList &arguments)
         || o.server.host().isEmpty())
         return failure(
             u"--server expects a ws:// or wss:// URL, not '%1'"_s.arg(parser.value(server)));
+    // A bare ws://host:port means Parley's endpoint, as client-core and the desktop take it.
+    if (o.server.path().isEmpty() || o.server.path() == u"/"_s)
+        o.server.setPath(u"/ws"_s);
     bool ok = false;
     o.users = parser.value(users).toInt(&ok);
     if (!parser.isSet(users) || !ok || o.users < 2 || o.users > 1000000)

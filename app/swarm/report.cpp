@@ -81,6 +81,9 @@ QJsonObject Report::toJson() const
     for (const ThresholdResult &t : thresholds)
         checks.append(QJsonObject {
             {u"expression"_s, t.expression}, {u"actual"_s, t.actual}, {u"passed"_s, t.passed}});
+    QJsonObject examples;
+    for (auto it = errorExamples.cbegin(); it != errorExamples.cend(); ++it)
+        examples.insert(it.key(), it.value());
     const double messages = double(std::max<qint64>(1, v.sent));
     const QJsonObject overhead {{u"echo_ms"_s, latencySummary(echo)},
         {u"schedule_lag_ms"_s, latencySummary(lag)}, {u"cpu_s"_s, cpuSeconds},
@@ -93,8 +96,9 @@ QJsonObject Report::toJson() const
         {u"delivered"_s, v.delivered}, {u"lost"_s, v.lost}, {u"duplicates"_s, v.duplicates},
         {u"reordered"_s, v.reordered}, {u"unacked"_s, v.unacked}, {u"mismatched"_s, v.mismatched},
         {u"unexpected"_s, v.unexpected}, {u"errors"_s, toObject(v.errors)},
-        {u"actions"_s, toObject(actions)}, {u"latency_ms"_s, latency}, {u"overhead"_s, overhead},
-        {u"timeline"_s, points}, {u"offenders"_s, offenders}, {u"thresholds"_s, checks},
+        {u"error_examples"_s, examples}, {u"actions"_s, toObject(actions)},
+        {u"latency_ms"_s, latency}, {u"overhead"_s, overhead}, {u"timeline"_s, points},
+        {u"offenders"_s, offenders}, {u"thresholds"_s, checks},
         {u"failures"_s, QJsonArray::fromStringList(failures)}, {u"passed"_s, failures.isEmpty()},
         {u"histograms"_s, histograms}};
 }
@@ -135,6 +139,9 @@ std::optional<Report> Report::fromJson(const QJsonObject &json, QString *error)
     v.mismatched = json.value(u"mismatched"_s).toInteger();
     v.unexpected = json.value(u"unexpected"_s).toInteger();
     v.errors = toMap(json.value(u"errors"_s).toObject());
+    const QJsonObject examples = json.value(u"error_examples"_s).toObject();
+    for (auto it = examples.constBegin(); it != examples.constEnd(); ++it)
+        r.errorExamples.insert(it.key(), it.value().toString());
     r.actions = toMap(json.value(u"actions"_s).toObject());
     for (const QJsonValue &o : json.value(u"offenders"_s).toArray()) {
         const QJsonObject object = o.toObject();
@@ -198,6 +205,10 @@ void Report::merge(const Report &o)
     v.unexpected += o.verdict.unexpected;
     for (auto it = o.verdict.errors.cbegin(); it != o.verdict.errors.cend(); ++it)
         v.errors[it.key()] += it.value();
+    for (auto it = o.errorExamples.cbegin(); it != o.errorExamples.cend(); ++it) {
+        if (!errorExamples.contains(it.key()))
+            errorExamples.insert(it.key(), it.value());
+    }
     for (const Offender &offender : o.verdict.offenders) {
         if (v.offenders.size() < OffendersKept)
             v.offenders.append(offender);
@@ -250,6 +261,8 @@ QString Report::summary() const
     out += u"  devices signed in %1 of %2, online at the end %3\n"_s.arg(signedIn).arg(devices).arg(
         onlineAtEnd);
     out += u"  errors:%1\n"_s.arg(errorText.isEmpty() ? u" none"_s : errorText);
+    for (auto it = errorExamples.cbegin(); it != errorExamples.cend(); ++it)
+        out += u"    %1: %2\n"_s.arg(it.key(), it.value());
     out += line(u"connect"_s, connect) + line(u"ack"_s, ack) + line(u"deliver"_s, deliver)
         + line(u"receipt"_s, receipt);
     // Requests only when the mix has them, so a plain messaging run keeps its four lines.

@@ -50,6 +50,7 @@ struct Report
     // typing, history, search, presence, skipped: counts; search_hits: hits the searches
     // returned; history_offline, search_offline: requests with no link to send them on
     QMap<QString, qint64> actions;
+    QMap<QString, QString> errorExamples; // error code -> the first reason given for it
     Histogram connect, ack, deliver, receipt, history, search; // microseconds
     Histogram echo, lag; // the swarm's own overhead (microseconds)
     QList<TimelinePoint> timeline;

@@ -137,7 +137,18 @@ std::optional<Report> Runner::run(QString *error)
     report.signedIn = signedInAtEnd;
     if (m_interrupted)
         report.failures.append(u"interrupted after %1 s"_s.arg(report.elapsedSeconds, 0, 'f', 1));
-    if (report.onlineAtEnd == 0 && report.devices > 0)
+    if (report.signedIn == 0 && report.devices > 0 && !report.errorExamples.isEmpty()) {
+        // Nobody ever got in: name the cause the devices met most often.
+        QString top;
+        for (auto it = report.errorExamples.cbegin(); it != report.errorExamples.cend(); ++it) {
+            if (top.isEmpty()
+                || report.verdict.errors.value(it.key()) > report.verdict.errors.value(top))
+                top = it.key();
+        }
+        report.failures.append(u"no device could sign in: %1 (%2, %3 times)"_s
+                                   .arg(report.errorExamples.value(top), top)
+                                   .arg(report.verdict.errors.value(top)));
+    } else if (report.onlineAtEnd == 0 && report.devices > 0)
         report.failures.append(
             u"the server went away and stayed away: none of the %1 devices "
             u"was connected at the end of the run (%2 messages never "
@@ -255,6 +266,10 @@ Report Runner::collect()
                 r.actions[it.key()] += it.value();
             for (auto it = m.errors.cbegin(); it != m.errors.cend(); ++it)
                 r.verdict.errors[it.key()] += it.value();
+            for (auto it = m.errorExamples.cbegin(); it != m.errorExamples.cend(); ++it) {
+                if (!r.errorExamples.contains(it.key()))
+                    r.errorExamples.insert(it.key(), it.value());
+            }
         });
     }
     r.timeline = m_timeline;

@@ -63,6 +63,8 @@ VirtualDevice::VirtualDevice(Worker *worker, int user, int device, QObject *pare
     connect(m_client, &Client::messageChanged, this, &VirtualDevice::onMessageChanged);
     connect(m_client, &Client::conversationChanged, this, &VirtualDevice::onConversationChanged);
     connect(m_client->connection(), &Connection::frameReceived, this, &VirtualDevice::onFrame);
+    connect(m_client->connection(), &Connection::connectFailed, this,
+        [this](const QString &code, const QString &reason) { m_worker->error(code, reason); });
     connect(m_client, &Client::signedIn, this, [this] {
         m_signedIn = true;
         m_signingIn = false;

@@ -49,10 +49,14 @@ Worker::Worker(RunContext *context, int index, const QUrl &echo, QObject *parent
 
 Worker::~Worker() = default;
 
-void Worker::error(const QString &code)
+void Worker::error(const QString &code, const QString &example)
 {
     errorCount.fetch_add(1, std::memory_order_relaxed);
-    record([&code](WorkerMetrics &m) { ++m.errors[code]; });
+    record([&](WorkerMetrics &m) {
+        ++m.errors[code];
+        if (!example.isEmpty() && !m.errorExamples.contains(code))
+            m.errorExamples.insert(code, example);
+    });
 }
 
 void Worker::action(const QString &name)

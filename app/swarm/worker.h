@@ -29,6 +29,7 @@ struct WorkerMetrics
     Histogram deliverThisSecond; // swapped out by the runner each second
     QMap<QString, qint64> actions;
     QMap<QString, qint64> errors;
+    QMap<QString, QString> errorExamples; // code -> the first reason given for it
 };
 
 class Worker : public QObject
@@ -58,7 +59,8 @@ public:
         QMutexLocker lock(&m_metricsLock);
         apply(m_metrics);
     }
-    void error(const QString &code);
+    // `example`: what happened, in words (kept for the first error of each code).
+    void error(const QString &code, const QString &example = {});
     void action(const QString &name);
     RunContext *context() const { return m_context; }
     void deviceSignedIn(VirtualDevice *device);

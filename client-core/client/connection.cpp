@@ -8,6 +8,7 @@
 #include <QHostAddress>
 #include <QNetworkInformation>
 #include <QNetworkRequest>
+#include <QRegularExpression>
 #include <QSslCertificate>
 #include <QWebSocket>
 
@@ -141,6 +142,10 @@ Connection::~Connection()
 void Connection::setServer(const QUrl &url, const QByteArray &pinnedSha256)
 {
     m_url = url;
+    // A bare ws://host:port (or with "/") means Parley's endpoint, as in the desktop's
+    // sign-in dialog and docs/protocol.md §1.
+    if (m_url.path().isEmpty() || m_url.path() == u"/"_s)
+        m_url.setPath(u"/ws"_s);
     m_pinnedSha256 = pinnedSha256;
 }
 
@@ -223,6 +228,7 @@ void Connection::startAttempt()
     if (!m_wanted || m_state != ConnectionState::Connecting)
         return; // a stateChanged handler closed or restarted us
 
+    m_socketError = QAbstractSocket::UnknownSocketError;
     auto *socket = new QWebSocket(QString(), QWebSocketProtocol::VersionLatest, this);
     m_socket = socket;
     socket->setMaxAllowedIncomingMessageSize(MaxIncomingMessageBytes);
@@ -232,6 +238,7 @@ void Connection::startAttempt()
     connect(socket, &QWebSocket::disconnected, this, &Connection::onSocketGone);
     connect(socket, qOverload<QAbstractSocket::SocketError>(&QWebSocket::error), this,
         [this](QAbstractSocket::SocketError error) {
+            m_socketError = error;
             // A peer that closes is reported again by `disconnected`, with the close code.
             if (error != QAbstractSocket::RemoteHostClosedError)
                 onSocketGone();
@@ -275,7 +282,11 @@ void Connection::onTextMessage(const QString &text)
     if (m_state == ConnectionState::Connecting) {
         const auto *hello = decoded ? std::get_if<protocol::Hello>(&decoded.value()) : nullptr;
         if (!hello) {
-            linkLost(u"the server did not greet with hello"_s);
+            const QString reason
+                = u"the server at %1 answered the WebSocket but not with Parley's hello: is it "
+                  u"a Parley server?"_s.arg(m_url.toDisplayString());
+            Q_EMIT connectFailed(u"connect.not_parley"_s, reason);
+            linkLost(reason);
             return;
         }
         if (hello->protocol != protocol::ProtocolVersion) {
@@ -366,10 +377,62 @@ void Connection::onSslErrors(const QList<QSslError> &errors)
     Q_EMIT errorOccurred(reason);
 }
 
+std::pair<QString, QString> Connection::classifyConnectFailure() const
+{
+    const QString where = m_url.toDisplayString();
+    const QString detail = m_socket ? m_socket->errorString() : QString();
+    // `disconnected` may come before the error signal: then the socket knows the error.
+    const QAbstractSocket::SocketError error
+        = m_socketError == QAbstractSocket::UnknownSocketError && m_socket ? m_socket->error()
+                                                                           : m_socketError;
+    switch (error) {
+    case QAbstractSocket::HostNotFoundError:
+        return {u"connect.host_not_found"_s,
+            u"the server name %1 was not found (%2)"_s.arg(m_url.host(), detail)};
+    case QAbstractSocket::SocketTimeoutError:
+        return {u"connect.timeout"_s, u"no answer from %1 (%2)"_s.arg(where, detail)};
+    case QAbstractSocket::SslHandshakeFailedError:
+    case QAbstractSocket::SslInternalError:
+    case QAbstractSocket::SslInvalidUserDataError:
+        return {u"connect.tls"_s, u"the TLS handshake with %1 failed: %2"_s.arg(where, detail)};
+    case QAbstractSocket::ConnectionRefusedError: {
+        // QWebSocket reports an HTTP answer other than 101 as a refusal, with the status
+        // in its error string ("... Unhandled http status code: 404 (Not Found).").
+        static const QRegularExpression status(u"status code: (\\d+)(?: \\((.*)\\))?"_s);
+        const QRegularExpressionMatch match = status.match(detail);
+        if (match.hasMatch()) {
+            const QString code = match.captured(1);
+            if (code == u"404"_s)
+                return {u"connect.http_404"_s,
+                    u"the server at %1 answered HTTP 404 Not Found instead of a WebSocket: "
+                    u"Parley's address ends in /ws"_s.arg(where)};
+            return {u"connect.http_"_s + code,
+                u"the server at %1 answered HTTP %2 %3 instead of a WebSocket"_s.arg(
+                    where, code, match.captured(2))};
+        }
+        if (detail.contains(u"processHandshake"_s))
+            return {u"connect.not_parley"_s,
+                u"the server at %1 does not speak WebSocket (%2)"_s.arg(where, detail)};
+        return {u"connect.refused"_s,
+            u"nothing accepts connections at %1:%2 (connection refused)"_s.arg(m_url.host())
+                .arg(m_url.port(m_url.scheme() == u"wss"_s ? 443 : 80))};
+    }
+    default:
+        return {u"connect.lost"_s,
+            u"the connection to %1 was lost during the handshake (%2)"_s.arg(where, detail)};
+    }
+}
+
 void Connection::onSocketGone()
 {
     if (!m_socket)
         return;
+    if (m_state == ConnectionState::Connecting) {
+        const auto [code, reason] = classifyConnectFailure();
+        Q_EMIT connectFailed(code, reason);
+        linkLost(reason);
+        return;
+    }
     QString reason;
     const int code = int(m_socket->closeCode());
     if (code != QWebSocketProtocol::CloseCodeNormal || !m_socket->closeReason().isEmpty()) {
@@ -406,8 +469,13 @@ void Connection::onTick()
     switch (m_state) {
     case ConnectionState::Connecting:
     case ConnectionState::Authenticating:
-        if (now - m_attemptStartedMs > m_options.connectTimeoutMs)
-            linkLost(u"could not connect within %1 s"_s.arg(m_options.connectTimeoutMs / 1000.0));
+        if (now - m_attemptStartedMs > m_options.connectTimeoutMs) {
+            const QString reason = u"could not connect within %1 s (to %2)"_s.arg(
+                QString::number(m_options.connectTimeoutMs / 1000.0), m_url.toDisplayString());
+            if (m_state == ConnectionState::Connecting)
+                Q_EMIT connectFailed(u"connect.timeout"_s, reason);
+            linkLost(reason);
+        }
         break;
     case ConnectionState::Online:
         if (now - m_lastSignOfLifeMs > m_options.deadAfterMs) {

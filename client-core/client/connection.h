@@ -13,6 +13,7 @@
 #include "backoff.h"
 #include "frames.h"
 
+#include <QAbstractSocket>
 #include <QElapsedTimer>
 #include <QObject>
 #include <QPointer>
@@ -98,6 +99,16 @@ Q_SIGNALS:
     void untrustedCertificate(const QList<QSslError> &errors, const QByteArray &certSha256);
     // A human-readable reason each time a link is lost or refused (for a banner/log).
     void errorOccurred(const QString &message);
+    // An attempt failed before the server's hello, with a short code for counting and the
+    // reason that names the cause (also sent as errorOccurred):
+    //   connect.host_not_found  the host name does not resolve
+    //   connect.refused         nothing listens on that port
+    //   connect.timeout         no answer within connectTimeoutMs
+    //   connect.tls             the TLS handshake failed (certificates: untrustedCertificate)
+    //   connect.http_NNN        an HTTP answer other than the upgrade (404: wrong path)
+    //   connect.not_parley      a WebSocket server that does not speak the Parley protocol
+    //   connect.lost            the link dropped during the handshake
+    void connectFailed(const QString &code, const QString &reason);
 
 private:
     void setState(ConnectionState state);
@@ -110,6 +121,8 @@ private:
     void onSignInReply(const protocol::ServerFrame &frame);
     void onSslErrors(const QList<QSslError> &errors);
     void onSocketGone();
+    // Code and reason of an attempt that ends before the hello (see connectFailed).
+    std::pair<QString, QString> classifyConnectFailure() const;
     void watchNetwork();
     enum class SocketEnd { Close, Abort };
     void dropSocket(SocketEnd end);
@@ -123,6 +136,7 @@ private:
     ConnectionState m_state = ConnectionState::Offline;
     bool m_wanted = false; // open() called and not close()d
     QPointer<QWebSocket> m_socket;
+    QAbstractSocket::SocketError m_socketError = QAbstractSocket::UnknownSocketError;
     protocol::Hello m_hello;
     QTimer m_backoffTimer;
     QTimer m_tick; // liveness, connect timeout and sleep detection

@@ -7,6 +7,7 @@
 
 #include <QCryptographicHash>
 #include <QSignalSpy>
+#include <QTcpServer>
 #include <QSslCertificate>
 #include <QTemporaryDir>
 #include <QtTest>
@@ -292,6 +293,57 @@ private Q_SLOTS:
         QTest::qWait(2000);
         QCOMPARE(proxy.accepted(), 1);
         QCOMPARE(connection.state(), ConnectionState::Offline);
+    }
+
+    void connectFailuresAreNamed_data()
+    {
+        QTest::addColumn<QString>("path"); // "closed": a port nothing listens on
+        QTest::addColumn<QString>("code");
+        QTest::addColumn<QString>("words");
+        QTest::newRow("wrong path") << u"/chat"_s << u"connect.http_404"_s << u"ends in /ws"_s;
+        QTest::newRow("nothing listening")
+            << u"closed"_s << u"connect.refused"_s << u"connection refused"_s;
+    }
+    void connectFailuresAreNamed()
+    {
+        QFETCH(QString, path);
+        QFETCH(QString, code);
+        QFETCH(QString, words);
+        quint16 port = m_server.port();
+        if (path == u"closed"_s) {
+            QTcpServer probe;
+            QVERIFY(probe.listen(QHostAddress::LocalHost));
+            port = probe.serverPort();
+        }
+        Connection connection(fastOptions());
+        Recorder recorder(connection);
+        QStringList codes, reasons;
+        connect(&connection, &Connection::connectFailed, this,
+            [&](const QString &c, const QString &reason) {
+                codes.append(c);
+                reasons.append(reason);
+            });
+        QUrl url(u"ws://127.0.0.1:%1"_s.arg(port));
+        url.setPath(path == u"closed"_s ? u"/ws"_s : path);
+        connection.setServer(url);
+        connection.setSignIn(registration(uniqueUser("named")));
+        connection.open();
+        QTRY_VERIFY_WITH_TIMEOUT(codes.size() >= 2, WaitMs);
+        connection.close();
+        QCOMPARE(codes.first(), code);
+        QVERIFY2(reasons.first().contains(words), qPrintable(reasons.first()));
+        QVERIFY2(recorder.hasErrorContaining(words), qPrintable(recorder.errors.join(u'|')));
+    }
+
+    void aBareHostAndPortMeansTheWsPath()
+    {
+        Connection connection(fastOptions());
+        Recorder recorder(connection);
+        connection.setServer(QUrl(u"ws://127.0.0.1:%1"_s.arg(m_server.port())));
+        QCOMPARE(connection.server().path(), u"/ws"_s);
+        connection.setSignIn(registration(uniqueUser("bare")));
+        connection.open();
+        QTRY_COMPARE_WITH_TIMEOUT(connection.state(), ConnectionState::Online, WaitMs);
     }
 
     void serverDownBacksOffThenRecovers()

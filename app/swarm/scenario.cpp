@@ -222,13 +222,16 @@ void readMix(const QJsonValue &value, Scenario &s, QString *error)
         return;
     }
     Reader r(value.toObject(), u"mix"_s, error);
-    if (!r.only({u"send"_s, u"typing"_s, u"history"_s, u"search"_s, u"presence"_s}))
+    if (!r.only({u"send"_s, u"typing"_s, u"history"_s, u"search"_s, u"presence"_s, u"burst"_s,
+            u"burst_size"_s}))
         return;
     s.mix.send = r.number(u"send"_s, 0, 1e9, 0, false);
     s.mix.typing = r.number(u"typing"_s, 0, 1e9, 0, false);
     s.mix.history = r.number(u"history"_s, 0, 1e9, 0, false);
     s.mix.search = r.number(u"search"_s, 0, 1e9, 0, false);
     s.mix.presence = r.number(u"presence"_s, 0, 1e9, 0, false);
+    s.mix.burst = r.number(u"burst"_s, 0, 1e9, 0, false);
+    s.mix.burstSize = r.integer(u"burst_size"_s, 2, 10000, 50);
     if (!r.failed() && s.mix.total() <= 0)
         r.fail({}, u"at least one weight must be above 0"_s);
 }

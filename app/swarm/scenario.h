@@ -36,7 +36,9 @@ struct Mix
     double history = 0;
     double search = 0;
     double presence = 0; // watch a few users' presence
-    double total() const { return send + typing + history + search + presence; }
+    double burst = 0; // one device sends `burstSize` messages to one peer at once
+    int burstSize = 50;
+    double total() const { return send + typing + history + search + presence + burst; }
 };
 
 struct Fault

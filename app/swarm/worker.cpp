@@ -243,6 +243,14 @@ void Worker::perform(double intendedSeconds)
     } else if ((draw -= mix.search) < 0) {
         device->search(intended);
         action(u"search"_s);
+    } else if ((draw -= mix.burst) < 0) {
+        if (peer < 0)
+            return action(u"skipped"_s);
+        // All at once: over the server's send burst, most are refused and sent again, and
+        // the verifier checks they still get seqs in the order they were written.
+        for (int i = 0; i < mix.burstSize; ++i)
+            device->send(peer, intended);
+        action(u"burst"_s);
     } else {
         QStringList names;
         for (int i = 0; i < WatchBatch; ++i)

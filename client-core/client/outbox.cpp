@@ -88,13 +88,13 @@ QList<ChatMessage> Outbox::takeReady(qint64 nowMs)
     m_pausedUntilMs = 0; // over: no longer a deadline
 
     int inFlight = this->inFlight();
+    const int window = std::min(m_window, m_options.maxInFlight);
     for (ChatMessage &message : m_messages) {
         if (message.cancelled)
             continue;
         const bool overdue = message.state == MessageState::Sending
             && message.sendingAt + m_options.ackTimeoutMs <= nowMs;
-        const bool admitted
-            = message.state == MessageState::Queued && inFlight < m_options.maxInFlight;
+        const bool admitted = message.state == MessageState::Queued && inFlight < window;
         if (!overdue && !admitted)
             continue;
         if (overdue)
@@ -150,6 +150,10 @@ std::optional<ChatMessage> Outbox::failed(
                       << ", pausing sends for" << pause << "ms";
     message.state = MessageState::Queued;
     m_pausedUntilMs = std::max(m_pausedUntilMs, nowMs + pause);
+    // Stop and go: besides what is still in flight, one message goes at a time, the oldest
+    // first (the server holds the later ones of its conversation until it comes); each ack
+    // lets one more go along (slow start back to maxInFlight).
+    m_window = inFlight() + 1;
     return message;
 }
 
@@ -252,6 +256,8 @@ ChatMessage Outbox::resolve(
     // A cancelled message that is acked lost the race honestly: it is Sent.
     ChatMessage message = m_messages.takeAt(index);
     message.cancelled = false;
+    if (m_window < m_options.maxInFlight)
+        ++m_window;
     message.conv = conv;
     message.seq = seq;
     message.ts = ts;

@@ -15,6 +15,7 @@
 #include <QSet>
 #include <QString>
 
+#include <limits>
 #include <optional>
 
 namespace parley::client {
@@ -58,6 +59,10 @@ public:
     std::optional<ChatMessage> failed(
         const QString &cid, const protocol::Error &error, qint64 nowMs);
 
+    // Messages it may have in flight now: maxInFlight, but right after a transient refusal
+    // only those still in flight plus one, growing by one per ack (stop and go, then slow
+    // start).
+    int window() const { return std::min(m_window, m_options.maxInFlight); }
     // The link dropped: every Sending message goes back to Queued (maybeSent = true),
     // to be resent in order on the next link. Returns the changed messages.
     QList<ChatMessage> linkLost(qint64 nowMs);
@@ -100,6 +105,10 @@ private:
     Options m_options;
     QList<ChatMessage> m_messages; // not yet acked, queue order (also Failed, cancelled)
     qint64 m_pausedUntilMs = 0; // 0: not paused
+    // Messages allowed in flight: maxInFlight; after a transient refusal, those still in
+    // flight plus one, then one more per ack (slow start), so a rate-limited sender does not
+    // resend its whole window at once.
+    int m_window = std::numeric_limits<int>::max();
 };
 
 bool isPermanentSendError(protocol::ErrorCode code);

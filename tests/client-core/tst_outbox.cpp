@@ -235,7 +235,41 @@ private Q_SLOTS:
     void timestampsForEachStep();
     void restore();
     void restoreAfterEnqueue();
+    void stopAndGoAfterARefusal();
 };
+
+void TestOutbox::stopAndGoAfterARefusal()
+{
+    // 10 in flight, all refused by a rate limit: they go again one at a time, oldest first,
+    // and each ack lets one more go along, so the sender does not resend its whole window
+    // into the same limit (and the server's hold sees the refused message first).
+    Outbox outbox;
+    QList<ChatMessage> queued;
+    for (int i = 0; i < 10; ++i)
+        queued.append(outbox.enqueue(Me, Peer, u"m%1"_s.arg(i), 0));
+    QCOMPARE(outbox.takeReady(0).size(), 10);
+    for (const ChatMessage &m : queued)
+        QVERIFY(
+            outbox.failed(m.cid, {{}, ErrorCode::RateLimited, u"slow down"_s, qint64(100)}, 10));
+    QCOMPARE(outbox.window(), 1);
+    QList<ChatMessage> ready = outbox.takeReady(110);
+    QCOMPARE(ready.size(), 1);
+    QCOMPARE(ready.first().cid, queued.at(0).cid);
+    QVERIFY(outbox.takeReady(120).isEmpty());
+    qint64 seq = 0;
+    auto ackAll = [&](const QList<ChatMessage> &sent) {
+        for (const ChatMessage &m : sent)
+            QVERIFY(outbox.acked({{}, m.cid, u"me:you"_s, ++seq, 0, false}, 130));
+    };
+    ackAll(ready);
+    ready = outbox.takeReady(140);
+    QCOMPARE(ready.size(), 2);
+    QCOMPARE(ready.at(0).cid, queued.at(1).cid);
+    QCOMPARE(ready.at(1).cid, queued.at(2).cid);
+    ackAll(ready);
+    QCOMPARE(outbox.takeReady(150).size(), 4);
+    QCOMPARE(outbox.window(), 4);
+}
 
 void TestOutbox::scenarios_data()
 {
@@ -302,7 +336,8 @@ void TestOutbox::scenarios_data()
         << Steps {enqueue(u"a"_s), enqueue(u"b"_s), take(0, u"a:sending1 b:sending1"_s),
                fail(u"a"_s, E::RateLimited, 2000, 100, u"a:queued1"_s),
                outbox(u"a:queued1 b:sending1"_s), enqueue(u"c"_s, 500), take(1000, {}),
-               take(2099, {}), take(2100, u"a:sending2 c:sending1"_s)};
+               take(2099, {}), take(2100, u"a:sending2"_s), ack(u"b"_s, 1, 2200, u"b:sent1#1"_s),
+               take(2300, u"c:sending1"_s)};
     QTest::newRow("transient error without retryAfterMs pauses 1 s")
         << OutboxOptions {}
         << Steps {enqueue(u"a"_s), take(0, u"a:sending1"_s),

@@ -62,6 +62,24 @@ private Q_SLOTS:
         QCOMPARE(s->rateAt(41), 0.0);
     }
 
+    void burstMix()
+    {
+        QString error;
+        const auto s = parseScenario(
+            R"({"mix": {"send": 8, "burst": 2, "burst_size": 300},
+                "stages": [{"kind": "steady", "seconds": 1, "rate": 5}]})",
+            u"f.json"_s, 0, &error);
+        QVERIFY2(s, qPrintable(error));
+        QCOMPARE(s->mix.burst, 2.0);
+        QCOMPARE(s->mix.burstSize, 300);
+        QCOMPARE(s->mix.total(), 10.0);
+        const auto plain = parseScenario(
+            R"({"stages": [{"kind": "steady", "seconds": 1, "rate": 5}]})", u"g.json"_s, 0, &error);
+        QVERIFY2(plain, qPrintable(error));
+        QCOMPARE(plain->mix.burst, 0.0);
+        QCOMPARE(plain->mix.burstSize, 50);
+    }
+
     void patternAsWordAndDefaults()
     {
         QString error;
@@ -217,6 +235,9 @@ private Q_SLOTS:
         QTest::newRow("mix unknown action") << QByteArray(
             R"({"mix": {"send": 1, "call": 2}, "stages": [{"kind": "idle", "seconds": 1}]})")
                                             << u"mix.call: unknown field"_s;
+        QTest::newRow("burst of one") << QByteArray(R"({"mix": {"burst": 1, "burst_size": 1},
+                 "stages": [{"kind": "idle", "seconds": 1}]})")
+                                      << u"mix.burst_size: expected a number from 2"_s;
         QTest::newRow("fault percent over 100")
             << QByteArray(R"({"stages": [{"kind": "idle", "seconds": 10}],
                  "faults": [{"kind": "disconnect", "at": 1, "percent": 150, "seconds": 1}]})")

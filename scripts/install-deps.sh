@@ -4,7 +4,9 @@
 #   --test   also what the test suite needs: Node.js and npm (they run dynalite, the
 #            local DynamoDB), python3-botocore (cross-checks the SigV4 signer) and
 #            redis-server (the bus between server nodes); dpkg-dev, desktop-file-utils
-#            and appstream (the packaging tests build the .deb and validate its files).
+#            and appstream (the packaging tests build the .deb and validate its files);
+#            clang-14 and libclang-rt-14-dev (libFuzzer and the sanitizer runtimes of
+#            scripts/fuzz.sh).
 #   --screenshots  also Xvfb, to render the desktop client's screenshots headless.
 set -euo pipefail
 
@@ -17,7 +19,8 @@ packages=(
     libsimdjson-dev
     openssl ca-certificates
 )
-test_packages=(python3-botocore redis-server dpkg-dev desktop-file-utils appstream)
+test_packages=(python3-botocore redis-server dpkg-dev desktop-file-utils appstream
+    clang-14 libclang-rt-14-dev)
 screenshot_packages=(xvfb xauth)
 
 with_tests=0

@@ -27,4 +27,25 @@ cmake --build "$root/build/headless" --target parley -j "$(nproc)"
 cmake --preset default -DPARLEY_HEADLESS_BUILD_DIR="$root/build/headless" >/dev/null
 
 cd "$root"
-ctest --preset default
+status=0
+ctest --preset default || status=1
+
+# The same suite under AddressSanitizer, LeakSanitizer and UBSan (the debug preset in
+# build/debug, packaging tests left out; docs/reliability.md "Sanitizers"). Every report
+# goes to a file, so one from a child process (a server whose stderr the test only reads)
+# fails the run too, and is printed here.
+cmake --preset debug >/dev/null
+cmake --build --preset debug -j "$(nproc)"
+reports="$root/build/debug/sanitizer-reports"
+rm -rf "$reports"
+mkdir -p "$reports"
+ASAN_OPTIONS="log_path=$reports/asan" UBSAN_OPTIONS="log_path=$reports/ubsan" \
+    ctest --preset debug || status=1
+if compgen -G "$reports/*" >/dev/null; then
+    for report in "$reports"/*; do
+        echo "parley: sanitizer report $report"
+        cat "$report"
+    done
+    status=1
+fi
+exit "$status"

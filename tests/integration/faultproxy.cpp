@@ -361,16 +361,24 @@ FaultProxy::FaultProxy(quint16 targetPort, const FaultPlan &plan, QObject *paren
 {
     m_thread.setObjectName(u"fault-proxy"_s);
     m_server->moveToThread(&m_thread);
-    connect(&m_thread, &QThread::finished, m_server, &QObject::deleteLater);
     m_thread.start();
 }
 
 FaultProxy::~FaultProxy()
 {
+    // The server comes back to this thread and is deleted here: a deleteLater() on the
+    // thread's finished() left it (and its sockets) leaked, as LeakSanitizer reported.
+    QThread *const here = QThread::currentThread();
     QMetaObject::invokeMethod(
-        m_server, [server = m_server] { server->closeAll(); }, Qt::BlockingQueuedConnection);
+        m_server,
+        [server = m_server, here] {
+            server->closeAll();
+            server->moveToThread(here);
+        },
+        Qt::BlockingQueuedConnection);
     m_thread.quit();
     m_thread.wait();
+    delete m_server;
 }
 
 bool FaultProxy::listen()

@@ -55,7 +55,7 @@ public:
 
 private:
     QThread m_thread;
-    FaultProxyServer *m_server; // lives on m_thread, deleted when it finishes
+    FaultProxyServer *m_server; // lives on m_thread; ~FaultProxy deletes it
     quint16 m_port = 0;
 };
 

@@ -26,6 +26,10 @@ fi
 cmake --build "$root/build/headless" --target parley -j "$(nproc)"
 cmake --preset default -DPARLEY_HEADLESS_BUILD_DIR="$root/build/headless" >/dev/null
 
+# The libFuzzer harnesses (clang, ASan, UBSan) in build/fuzz: ctest's `fuzz` tests run them
+# over their seed corpora (docs/reliability.md); without clang they are skipped.
+"$root/scripts/fuzz.sh" build
+
 cd "$root"
 status=0
 ctest --preset default || status=1

@@ -106,7 +106,9 @@ bool HttpResponseParser::feed(QByteArrayView bytes, QList<HttpResponse> *respons
             const qint64 length = size.trimmed().toLongLong(&ok, 16);
             if (!ok || length < 0)
                 return fail(u"malformed chunk size"_s);
-            if (m_current.body.size() + length > MaxBodyBytes)
+            // The body so far is within the limit; a chunk size near 2^63 must fail here
+            // rather than overflow the sum into a negative one that passes.
+            if (length > MaxBodyBytes - m_current.body.size())
                 return fail(u"response body larger than %1 bytes"_s.arg(MaxBodyBytes));
             pos = end + 2;
             m_remaining = length;

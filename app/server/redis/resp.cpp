@@ -272,9 +272,12 @@ RespParser::Status RespParser::parseOne(RespValue *out, bool *opened)
             return scalar(RespValue::null());
         if (n < 0)
             return fail(u"negative element count %1"_s.arg(n));
-        const qint64 elements = (kind == '%' || kind == '|') ? 2 * n : n;
-        if (elements > m_limits.maxElements - m_elementsInReply)
+        // Maps and attributes count keys and values. Compared before multiplying: a count
+        // near 2^63 must fail the limit, not overflow into a small or negative one.
+        const qint64 perEntry = (kind == '%' || kind == '|') ? 2 : 1;
+        if (n > (m_limits.maxElements - m_elementsInReply) / perEntry)
             return fail(u"a reply of more than %1 elements"_s.arg(m_limits.maxElements));
+        const qint64 elements = perEntry * n;
         if (qsizetype(m_stack.size()) >= m_limits.maxDepth)
             return fail(u"aggregates nested deeper than %1"_s.arg(m_limits.maxDepth));
         m_elementsInReply += elements;

@@ -1,0 +1,77 @@
+// libFuzzer harness: decoding what DynamoDB answers. The body goes through
+// QJsonDocument::fromJson as in DynamoClient, then every item it carries (GetItem's
+// Item, Query's and Scan's Items, BatchGetItem's Responses, keys) through the typed
+// attribute readers of dynamoitem.h and parley::server::dynamo::messageOf. A message
+// read from an item must survive messageItem() unchanged, and its search index items
+// (searchItems) must stay under DynamoDB's item size limit.
+#include "dynamoitem.h"
+#include "dynamosearch.h"
+#include "dynamotables.h"
+#include "fuzzsupport.h"
+
+#include <QJsonArray>
+#include <QJsonDocument>
+
+using parley::fuzz::check;
+using namespace parley::server::dynamo;
+
+namespace {
+
+constexpr qsizetype MaxItemBytes = 400 * 1024; // DynamoDB's item size limit
+
+void checkItem(const QJsonObject &item)
+{
+    for (auto it = item.constBegin(); it != item.constEnd(); ++it) {
+        const QString &name = it.key();
+        (void)stringOf(item, name);
+        (void)optionalNumberOf(item, name);
+        (void)numberOf(item, name);
+        (void)binaryOf(item, name);
+        (void)booleanOf(item, name);
+    }
+    const parley::protocol::Message message = messageOf(item);
+    check(messageOf(messageItem(message)) == message, "messageItem() does not read back");
+    if (message.body.size() > 4 * parley::protocol::MaxBodyChars)
+        return; // the server never stores such a body
+    for (const QJsonObject &index : searchItems(message)) {
+        check(!stringOf(index, Key::UserBucket).isEmpty(), "an index item without its key");
+        check(QJsonDocument(index).toJson(QJsonDocument::Compact).size() <= MaxItemBytes,
+            "an index item over DynamoDB's size limit");
+    }
+}
+
+void checkItems(const QJsonValue &items)
+{
+    const QJsonArray array = items.toArray();
+    for (const QJsonValue &item : array)
+        checkItem(item.toObject());
+}
+
+} // namespace
+
+extern "C" int LLVMFuzzerInitialize(int *, char ***)
+{
+    parley::fuzz::quietQt();
+    return 0;
+}
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t *data, std::size_t size)
+{
+    const QByteArray body(reinterpret_cast<const char *>(data), qsizetype(size));
+    QJsonParseError parse;
+    const QJsonDocument document = QJsonDocument::fromJson(body, &parse);
+    if (parse.error != QJsonParseError::NoError || !document.isObject())
+        return 0; // DynamoClient answers SerializationException
+    const QJsonObject response = document.object();
+    checkItem(response.value(QStringLiteral("Item")).toObject());
+    checkItem(response.value(QStringLiteral("Attributes")).toObject());
+    checkItem(response.value(QStringLiteral("LastEvaluatedKey")).toObject());
+    checkItems(response.value(QStringLiteral("Items")));
+    const QJsonObject responses = response.value(QStringLiteral("Responses")).toObject();
+    for (auto it = responses.constBegin(); it != responses.constEnd(); ++it)
+        checkItems(it.value());
+    const QJsonObject unprocessed = response.value(QStringLiteral("UnprocessedKeys")).toObject();
+    for (auto it = unprocessed.constBegin(); it != unprocessed.constEnd(); ++it)
+        checkItems(it.value().toObject().value(QStringLiteral("Keys")));
+    return 0;
+}

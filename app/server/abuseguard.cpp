@@ -136,9 +136,10 @@ void AbuseGuard::closeConnection(const QHostAddress &address)
         --it->connections;
 }
 
-qint64 AbuseGuard::beginSignIn(
-    const QHostAddress &address, const QString &account, qint64 nowMs, QByteArray *scope)
+qint64 AbuseGuard::beginSignIn(const QHostAddress &address, const QString &account, qint64 nowMs,
+    QByteArray *scope, SignInTicket *ticket)
 {
+    *ticket = {};
     if (isExempt(address))
         return 0;
     QMutexLocker lock(&m_mutex);
@@ -169,19 +170,32 @@ qint64 AbuseGuard::beginSignIn(
         }
     }
     if (byAddress)
-        byAddress->take(nowMs);
+        ticket->address = byAddress->take(nowMs);
     if (byAccount)
-        byAccount->take(nowMs);
+        ticket->account = byAccount->take(nowMs);
     return 0;
 }
 
-void AbuseGuard::signInSucceeded(const QHostAddress &address, const QString &account, qint64 nowMs)
+void AbuseGuard::signInAbandoned(
+    const QHostAddress &address, const QString &account, qint64 nowMs, const SignInTicket &ticket)
+{
+    QMutexLocker lock(&m_mutex);
+    if (ticket.address)
+        addressEntry(addressKey(address)).signInFailures.giveBack(nowMs);
+    if (ticket.account) {
+        if (auto it = m_accounts.find(account); it != m_accounts.end())
+            it->failures.giveBack(nowMs);
+    }
+}
+
+void AbuseGuard::signInSucceeded(
+    const QHostAddress &address, const QString &account, qint64 nowMs, const SignInTicket &ticket)
 {
     if (isExempt(address))
         return;
     QMutexLocker lock(&m_mutex);
     const QString key = addressKey(address);
-    if (m_limits.signInFailuresPerAddress > 0)
+    if (ticket.address)
         addressEntry(key).signInFailures.giveBack(nowMs);
     if (m_limits.signInFailuresPerAccount <= 0)
         return;
@@ -190,9 +204,10 @@ void AbuseGuard::signInSucceeded(const QHostAddress &address, const QString &acc
         it = m_accounts.insert(
             account, AccountEntry {perMinute(m_limits.signInFailuresPerAccount), {}, nowMs});
     it->lastSuccessMs = nowMs;
+    if (ticket.account)
+        it->failures.giveBack(nowMs);
     if (it->knownAddresses.contains(key))
-        return; // known: nothing was taken from the account
-    it->failures.giveBack(nowMs);
+        return;
     it->knownAddresses.append(key);
     if (it->knownAddresses.size() > MaxKnownAddresses)
         it->knownAddresses.removeFirst();

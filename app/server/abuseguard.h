@@ -34,6 +34,13 @@ bool inAny(const QHostAddress &address, const QList<Subnet> &subnets);
 QHostAddress clientAddress(
     const QHostAddress &peer, QByteArrayView forwardedFor, const QList<Subnet> &trustedProxies);
 
+// What beginSignIn() took, so that exactly that is given back.
+struct SignInTicket
+{
+    bool address = false;
+    bool account = false;
+};
+
 struct AbuseLimits
 {
     int connectionsPerAddress = 4096; // 0: no cap
@@ -61,11 +68,15 @@ public:
     // address's and, unless the address is known to the account, the account's bucket),
     // else the milliseconds to wait (nothing taken). `*scope` says which limit refused
     // ("address" or "account").
-    qint64 beginSignIn(
-        const QHostAddress &address, const QString &account, qint64 nowMs, QByteArray *scope);
-    // After a sign-in begun above succeeded: the tokens go back, and the address becomes
+    qint64 beginSignIn(const QHostAddress &address, const QString &account, qint64 nowMs,
+        QByteArray *scope, SignInTicket *ticket);
+    // After a sign-in begun above succeeded: what it took goes back, and the address becomes
     // known to the account for a day, so that failures from elsewhere do not lock it out.
-    void signInSucceeded(const QHostAddress &address, const QString &account, qint64 nowMs);
+    void signInSucceeded(const QHostAddress &address, const QString &account, qint64 nowMs,
+        const SignInTicket &ticket);
+    // A sign-in that could not be checked (the store was down): what it took goes back.
+    void signInAbandoned(const QHostAddress &address, const QString &account, qint64 nowMs,
+        const SignInTicket &ticket);
 
     // Before registering: 0 and a token taken, or the milliseconds to wait.
     qint64 beginRegistration(const QHostAddress &address, qint64 nowMs);

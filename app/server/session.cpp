@@ -44,6 +44,11 @@ constexpr int SearchLimitCap = 100;
 constexpr double AbusePerSecond = 20;
 // How long later sends to a conversation wait for a refused one to be sent again.
 constexpr qint64 SendHoldMs = 30'000;
+// What a send held back for an earlier refused one is told to wait: long enough that a
+// client whose refused message never comes (cancelled) does not spin on the hold.
+constexpr qint64 HeldSendRetryMs = 1000;
+// Conversations one connection may have held at once (a bound on m_refusedSends).
+constexpr qsizetype MaxHeldConversations = 256;
 // Frames held while an authentication is in flight.
 constexpr int MaxHeldFrames = 64;
 constexpr int CloseNormal = 1000;
@@ -181,8 +186,8 @@ std::optional<Error> Session::admit(const QByteArray &text)
         const auto decoded = decodeClientFrame(text);
         rid = decoded ? ridOf(decoded.value()) : decoded.error().rid;
         // A send refused here holds back the later ones to its conversation (noteRefusedSend).
-        if (const Send *send = decoded ? std::get_if<Send>(&decoded.value()) : nullptr;
-            send && m_phase == Phase::Authenticated)
+        // Also while signing in: the frames held meanwhile are processed after it.
+        if (const Send *send = decoded ? std::get_if<Send>(&decoded.value()) : nullptr)
             noteRefusedSend(send->to, send->cid);
     }
     return Error {rid, ErrorCode::RateLimited, u"too many frames; slow down"_s,
@@ -193,8 +198,18 @@ void Session::noteRefusedSend(const QString &to, const QString &cid)
 {
     // Only the first refusal counts: the conversation waits for that message, the oldest
     // the client has not had stored.
-    if (!m_refusedSends.contains(to))
-        m_refusedSends.insert(to, {cid, nowMs()});
+    if (m_refusedSends.contains(to))
+        return;
+    if (m_refusedSends.size() >= MaxHeldConversations) {
+        // Bounded: expired holds go first; a connection refused to more conversations
+        // than this at once is flooding, and its further holds are not kept.
+        const qint64 now = nowMs();
+        m_refusedSends.removeIf(
+            [now](const auto &it) { return now - it.value().second > SendHoldMs; });
+        if (m_refusedSends.size() >= MaxHeldConversations)
+            return;
+    }
+    m_refusedSends.insert(to, {cid, nowMs()});
 }
 
 void Session::process(const QByteArray &utf8)
@@ -323,7 +338,9 @@ void Session::handleLogin(const Login &frame, quint64 slot)
 {
     // Taken before the password is checked, given back if it is right (AbuseGuard).
     QByteArray scope;
-    if (const qint64 wait = m_service->guard().beginSignIn(m_client, frame.user, nowMs(), &scope)) {
+    SignInTicket ticket;
+    if (const qint64 wait
+        = m_service->guard().beginSignIn(m_client, frame.user, nowMs(), &scope, &ticket)) {
         m_service->throttled(QByteArray("signin_failures_per_" + scope));
         m_service->frameRejected(ErrorCode::RateLimited);
         fillError(slot, frame.rid, ErrorCode::RateLimited,
@@ -333,20 +350,22 @@ void Session::handleLogin(const Login &frame, quint64 slot)
         return;
     }
     m_phase = Phase::Authenticating;
-    m_service->store().findUser(
-        frame.user, onThread<UserRecord>([frame, slot](Session *s, Result<UserRecord> result) {
+    m_service->store().findUser(frame.user,
+        onThread<UserRecord>([frame, slot, ticket](Session *s, Result<UserRecord> result) {
             const Error wrong {
                 frame.rid, ErrorCode::AuthFailed, u"wrong user name or password"_s, {}};
-            auto verified = [frame, slot, wrong, worker = QPointer<Worker>(s->m_worker),
+            auto verified = [frame, slot, wrong, ticket, worker = QPointer<Worker>(s->m_worker),
                                 id = s->m_id](bool ok) {
                 Session *self = worker ? worker->session(id) : nullptr;
                 if (!self)
                     return;
                 if (ok) {
-                    self->m_service->guard().signInSucceeded(self->m_client, frame.user, nowMs());
+                    self->m_service->guard().signInSucceeded(
+                        self->m_client, frame.user, nowMs(), ticket);
                     self->issueToken(frame.rid, frame.user, frame.device, slot);
-                } else
+                } else {
                     self->authFailed(slot, wrong);
+                }
             };
             if (result) {
                 s->m_service->hasher().verify(
@@ -356,6 +375,8 @@ void Session::handleLogin(const Login &frame, quint64 slot)
                 s->m_service->hasher().verifyDummy(
                     frame.password, s->m_alive, s->m_worker, verified);
             } else {
+                // Nothing was checked: a store outage must not count as a wrong password.
+                s->m_service->guard().signInAbandoned(s->m_client, frame.user, nowMs(), ticket);
                 s->authFailed(slot, s->storeError(frame.rid, result.error()));
             }
         }));
@@ -535,7 +556,7 @@ void Session::handleSend(const Send &frame, quint64 slot)
             m_service->frameRejected(ErrorCode::RateLimited);
             fillError(slot, frame.rid, ErrorCode::RateLimited,
                 u"an earlier message to %1 was refused; send it again first"_s.arg(frame.to),
-                std::max<qint64>(1, m_sendBucket.retryAfterMs(nowMs())));
+                std::max<qint64>(HeldSendRetryMs, m_sendBucket.retryAfterMs(nowMs())));
             return;
         }
     }

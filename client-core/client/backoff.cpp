@@ -51,7 +51,7 @@ void Backoff::linkDown(qint64 nowMs, LinkEnd end)
 {
     const bool up = m_upSinceMs >= 0;
     const bool stable = up && nowMs - m_upSinceMs >= m_policy.stableMs;
-    const bool proved = up && m_traffic;
+    const bool proved = up && m_traffic && nowMs - m_upSinceMs >= m_policy.provenAfterMs;
     switch (end) {
     case LinkEnd::Lost:
         if (stable || proved)

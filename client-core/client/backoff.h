@@ -18,6 +18,13 @@ struct BackoffPolicy
     // from at least this window, so the clients of a restarting server come back spread
     // out instead of all at once.
     qint64 restartSpreadMs = 5000;
+    // A signed-in link proves the server reachable once it carried a frame and stayed up
+    // this long. 0 (the default, the rule of docs/client-core.md): any frame will do, so a
+    // link that lives half a second on bad Wi-Fi still counts. Raising it keeps clients of
+    // a server that accepts and then drops every link backing off, at the price of slower
+    // reconnects on such links (flapping-link p99 1.6 and 5.5 s with 1000, measured while two
+    // fuzzers loaded both cores; 0.4 s with 0 on a quieter machine: docs/reliability.md).
+    qint64 provenAfterMs = 0;
 };
 
 // How a signed-in link ended, as far as the client can tell.

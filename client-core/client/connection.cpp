@@ -285,8 +285,8 @@ void Connection::onTextMessage(const QString &text)
             const QString reason
                 = u"the server at %1 answered the WebSocket but not with Parley's hello: is it "
                   u"a Parley server?"_s.arg(m_url.toDisplayString());
-            Q_EMIT connectFailed(u"connect.not_parley"_s, reason);
             linkLost(reason);
+            Q_EMIT connectFailed(u"connect.not_parley"_s, reason);
             return;
         }
         if (hello->protocol != protocol::ProtocolVersion) {
@@ -429,8 +429,8 @@ void Connection::onSocketGone()
         return;
     if (m_state == ConnectionState::Connecting) {
         const auto [code, reason] = classifyConnectFailure();
-        Q_EMIT connectFailed(code, reason);
         linkLost(reason);
+        Q_EMIT connectFailed(code, reason);
         return;
     }
     QString reason;
@@ -472,9 +472,10 @@ void Connection::onTick()
         if (now - m_attemptStartedMs > m_options.connectTimeoutMs) {
             const QString reason = u"could not connect within %1 s (to %2)"_s.arg(
                 QString::number(m_options.connectTimeoutMs / 1000.0), m_url.toDisplayString());
-            if (m_state == ConnectionState::Connecting)
-                Q_EMIT connectFailed(u"connect.timeout"_s, reason);
+            const bool connecting = m_state == ConnectionState::Connecting;
             linkLost(reason);
+            if (connecting)
+                Q_EMIT connectFailed(u"connect.timeout"_s, reason);
         }
         break;
     case ConnectionState::Online:

@@ -5,8 +5,8 @@
 #include <QTest>
 
 using parley::client::Backoff;
-using parley::client::LinkEnd;
 using parley::client::BackoffPolicy;
+using parley::client::LinkEnd;
 
 namespace {
 
@@ -169,6 +169,25 @@ private Q_SLOTS:
         backoff.linkDown(100000, LinkEnd::ServerRestart);
         QVERIFY(backoff.currentCeilingMs() >= 5000);
         QVERIFY(backoff.currentCeilingMs() < 10000);
+    }
+
+    void aLinkDroppedAtOnceProvesNothing()
+    {
+        // With provenAfterMs set: signed in, a frame, and gone within the second proves
+        // nothing (the server may be dropping every link it takes), so the count grows.
+        BackoffPolicy strict;
+        strict.provenAfterMs = 1000;
+        Backoff backoff(strict, [] { return 0.5; });
+        for (int i = 0; i < 4; ++i)
+            backoff.nextDelayMs();
+        backoff.linkUp(0);
+        backoff.trafficSeen();
+        backoff.linkDown(999, LinkEnd::Lost);
+        QCOMPARE(backoff.attempts(), 4);
+        backoff.linkUp(2000);
+        backoff.trafficSeen();
+        backoff.linkDown(3000, LinkEnd::Lost);
+        QCOMPARE(backoff.attempts(), 0);
     }
 
     void trafficBeforeSignInDoesNotCount()

@@ -131,18 +131,19 @@ private Q_SLOTS:
         AbuseGuard guard(limits);
         const QHostAddress a = addr("192.0.2.1");
         QByteArray scope;
+        SignInTicket ticket;
         qint64 now = 1'000'000;
         // Spraying: a different account each time, all failing (never signInSucceeded).
         for (int i = 0; i < 4; ++i)
-            QCOMPARE(guard.beginSignIn(a, u"user%1"_s.arg(i), now, &scope), 0);
-        const qint64 wait = guard.beginSignIn(a, u"user9"_s, now, &scope);
+            QCOMPARE(guard.beginSignIn(a, u"user%1"_s.arg(i), now, &scope, &ticket), 0);
+        const qint64 wait = guard.beginSignIn(a, u"user9"_s, now, &scope, &ticket);
         QVERIFY(wait > 0);
         QCOMPARE(scope, QByteArray("address"));
         QVERIFY(wait <= 15'000); // 4 per minute: one every 15 s
         // Another address is not affected.
-        QCOMPARE(guard.beginSignIn(addr("192.0.2.2"), u"user9"_s, now, &scope), 0);
+        QCOMPARE(guard.beginSignIn(addr("192.0.2.2"), u"user9"_s, now, &scope, &ticket), 0);
         // After the wait, one more attempt.
-        QCOMPARE(guard.beginSignIn(a, u"user9"_s, now + wait, &scope), 0);
+        QCOMPARE(guard.beginSignIn(a, u"user9"_s, now + wait, &scope, &ticket), 0);
     }
 
     void successfulSignInsCostNothing()
@@ -153,10 +154,11 @@ private Q_SLOTS:
         AbuseGuard guard(limits);
         const QHostAddress a = addr("192.0.2.1");
         QByteArray scope;
+        SignInTicket ticket;
         // Thousands of people behind one NAT signing in correctly.
         for (int i = 0; i < 1000; ++i) {
-            QCOMPARE(guard.beginSignIn(a, u"user%1"_s.arg(i), 5000, &scope), 0);
-            guard.signInSucceeded(a, u"user%1"_s.arg(i), 5000);
+            QCOMPARE(guard.beginSignIn(a, u"user%1"_s.arg(i), 5000, &scope, &ticket), 0);
+            guard.signInSucceeded(a, u"user%1"_s.arg(i), 5000, ticket);
         }
     }
 
@@ -169,9 +171,11 @@ private Q_SLOTS:
         limits.signInFailuresPerAccount = 5;
         AbuseGuard guard(limits);
         QByteArray scope;
+        SignInTicket ticket;
         int started = 0;
         for (int i = 0; i < 40; ++i)
-            started += guard.beginSignIn(addr("192.0.2.1"), u"victim"_s, 10'000, &scope) == 0;
+            started
+                += guard.beginSignIn(addr("192.0.2.1"), u"victim"_s, 10'000, &scope, &ticket) == 0;
         QCOMPARE(started, 5);
         QCOMPARE(scope, QByteArray("account"));
     }
@@ -184,20 +188,52 @@ private Q_SLOTS:
         AbuseGuard guard(limits);
         const QHostAddress home = addr("192.0.2.50");
         QByteArray scope;
+        SignInTicket ticket;
         qint64 now = 100'000;
-        QCOMPARE(guard.beginSignIn(home, u"victim"_s, now, &scope), 0);
-        guard.signInSucceeded(home, u"victim"_s, now);
+        QCOMPARE(guard.beginSignIn(home, u"victim"_s, now, &scope, &ticket), 0);
+        guard.signInSucceeded(home, u"victim"_s, now, ticket);
         // An attacker elsewhere drains the account's bucket...
         for (int i = 0; i < 3; ++i)
-            QCOMPARE(guard.beginSignIn(addr("198.51.100.7"), u"victim"_s, now, &scope), 0);
-        QVERIFY(guard.beginSignIn(addr("198.51.100.8"), u"victim"_s, now, &scope) > 0);
+            QCOMPARE(guard.beginSignIn(addr("198.51.100.7"), u"victim"_s, now, &scope, &ticket), 0);
+        QVERIFY(guard.beginSignIn(addr("198.51.100.8"), u"victim"_s, now, &scope, &ticket) > 0);
         QCOMPARE(scope, QByteArray("account"));
         // ...but the real user at home still signs in, even after a mistyped password.
-        QCOMPARE(guard.beginSignIn(home, u"victim"_s, now, &scope), 0);
-        QCOMPARE(guard.beginSignIn(home, u"victim"_s, now, &scope), 0);
-        guard.signInSucceeded(home, u"victim"_s, now);
+        QCOMPARE(guard.beginSignIn(home, u"victim"_s, now, &scope, &ticket), 0);
+        QCOMPARE(guard.beginSignIn(home, u"victim"_s, now, &scope, &ticket), 0);
+        guard.signInSucceeded(home, u"victim"_s, now, ticket);
         // And a lock-out lasts one refill (20 s at 3 per minute), not more.
-        QCOMPARE(guard.beginSignIn(addr("203.0.113.1"), u"victim"_s, now + 20'000, &scope), 0);
+        QCOMPARE(
+            guard.beginSignIn(addr("203.0.113.1"), u"victim"_s, now + 20'000, &scope, &ticket), 0);
+    }
+
+    void whatWasTakenIsWhatGoesBack()
+    {
+        // Two logins at once from a new address: both took from the account's bucket; the
+        // first success makes the address known, and the second still gives its token back.
+        AbuseLimits limits = noExempt();
+        limits.signInFailuresPerAccount = 2;
+        AbuseGuard guard(limits);
+        const QHostAddress phone = addr("192.0.2.60");
+        QByteArray scope;
+        SignInTicket first, second, ticket;
+        QCOMPARE(guard.beginSignIn(phone, u"owner"_s, 0, &scope, &first), 0);
+        QCOMPARE(guard.beginSignIn(phone, u"owner"_s, 0, &scope, &second), 0);
+        QVERIFY(first.account && second.account);
+        guard.signInSucceeded(phone, u"owner"_s, 0, first);
+        guard.signInSucceeded(phone, u"owner"_s, 0, second);
+        // Both tokens are back: two attempts from elsewhere, then a refusal.
+        QCOMPARE(guard.beginSignIn(addr("198.51.100.1"), u"owner"_s, 0, &scope, &ticket), 0);
+        QCOMPARE(guard.beginSignIn(addr("198.51.100.2"), u"owner"_s, 0, &scope, &ticket), 0);
+        QVERIFY(guard.beginSignIn(addr("198.51.100.3"), u"owner"_s, 0, &scope, &ticket) > 0);
+        // A sign-in the store could not check gives back what it took.
+        AbuseGuard other(limits);
+        QCOMPARE(other.beginSignIn(phone, u"owner"_s, 0, &scope, &ticket), 0);
+        QCOMPARE(other.beginSignIn(phone, u"owner"_s, 0, &scope, &second), 0);
+        other.signInAbandoned(phone, u"owner"_s, 0, ticket);
+        other.signInAbandoned(phone, u"owner"_s, 0, second);
+        QCOMPARE(other.beginSignIn(phone, u"owner"_s, 0, &scope, &ticket), 0);
+        QCOMPARE(other.beginSignIn(phone, u"owner"_s, 0, &scope, &ticket), 0);
+        QVERIFY(other.beginSignIn(phone, u"owner"_s, 0, &scope, &ticket) > 0);
     }
 
     void registrationsPerAddress()
@@ -221,9 +257,10 @@ private Q_SLOTS:
         limits.registrationsPerAddress = 0;
         AbuseGuard guard(limits);
         QByteArray scope;
+        SignInTicket ticket;
         for (int i = 0; i < 500; ++i) {
             QVERIFY(guard.openConnection(addr("192.0.2.1")));
-            QCOMPARE(guard.beginSignIn(addr("192.0.2.1"), u"victim"_s, 0, &scope), 0);
+            QCOMPARE(guard.beginSignIn(addr("192.0.2.1"), u"victim"_s, 0, &scope, &ticket), 0);
             QCOMPARE(guard.beginRegistration(addr("192.0.2.1"), 0), 0);
         }
     }
@@ -233,8 +270,10 @@ private Q_SLOTS:
         AbuseLimits limits = noExempt();
         AbuseGuard guard(limits);
         QByteArray scope;
+        SignInTicket ticket;
         for (int i = 0; i < 100; ++i)
-            guard.beginSignIn(QHostAddress(quint32(0xC0000200 + i)), u"u%1"_s.arg(i), 0, &scope);
+            guard.beginSignIn(
+                QHostAddress(quint32(0xC0000200 + i)), u"u%1"_s.arg(i), 0, &scope, &ticket);
         QCOMPARE(guard.entryCount(), 200);
         // Two minutes later every bucket is full again: the next call sweeps them all.
         guard.beginRegistration(addr("198.51.100.1"), 120'000);

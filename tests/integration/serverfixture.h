@@ -13,6 +13,7 @@
 #include <QDir>
 #include <QElapsedTimer>
 #include <QEventLoop>
+#include <QHostAddress>
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QList>
@@ -20,6 +21,7 @@
 #include <QPointer>
 #include <QProcess>
 #include <QRegularExpression>
+#include <QTcpSocket>
 #include <QTemporaryDir>
 #include <QTimer>
 #include <QUrl>
@@ -44,6 +46,25 @@ inline bool waitUntil(const std::function<bool()> &done, int ms = 10000)
         QTest::qSleep(1);
     }
     return true;
+}
+
+// Sends one raw HTTP request to the server on loopback and returns everything it answered
+// until it closed the connection (waiting at most `ms`); empty if it could not connect.
+inline QByteArray httpExchange(quint16 port, const QByteArray &request, int ms = 10000)
+{
+    QTcpSocket socket;
+    socket.connectToHost(QHostAddress::LocalHost, port);
+    if (!socket.waitForConnected(5000))
+        return {};
+    socket.write(request);
+    QByteArray response;
+    waitUntil(
+        [&] {
+            response += socket.readAll();
+            return socket.state() == QAbstractSocket::UnconnectedState;
+        },
+        ms);
+    return response + socket.readAll();
 }
 
 enum class TestStore { Sqlite, DynamoDb, DynamoDbWithFaults };

@@ -17,28 +17,17 @@ using namespace parley::test;
 
 namespace {
 
-QByteArray httpExchange(quint16 port, const QByteArray &request)
+// The server's answer to one raw HTTP request, waiting up to 20 s for it to close.
+QByteArray http(quint16 port, const QByteArray &request)
 {
-    QTcpSocket socket;
-    socket.connectToHost(QHostAddress::LocalHost, port);
-    if (!socket.waitForConnected(5000))
-        return {};
-    socket.write(request);
-    QByteArray response;
-    waitUntil(
-        [&] {
-            response += socket.readAll();
-            return socket.state() == QAbstractSocket::UnconnectedState;
-        },
-        20000);
-    return response + socket.readAll();
+    return httpExchange(port, request, 20000);
 }
 
 // The value of one sample line of /metrics, e.g.
 // `parley_connections_dropped_total{reason="slow_reader"}`; -1 if absent.
 double metric(quint16 port, const QByteArray &sample)
 {
-    const QByteArray body = httpExchange(port, "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n");
+    const QByteArray body = http(port, "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n");
     for (const QByteArray &line : body.split('\n')) {
         if (line.startsWith(QByteArray(sample + ' ')))
             return line.sliced(sample.size() + 1).trimmed().toDouble();
@@ -327,9 +316,9 @@ private Q_SLOTS:
     {
         // One line-ending rule for the whole head (a bare LF ends a line as CRLF does):
         // every head is answered and the socket closed, never left waiting.
-        QVERIFY(httpExchange(m_server->port(), "GET /healthz HTTP/1.1\nHost: x\n\n")
+        QVERIFY(http(m_server->port(), "GET /healthz HTTP/1.1\nHost: x\n\n")
                     .startsWith("HTTP/1.1 200 OK"));
-        const QByteArray mixed = httpExchange(m_server->port(),
+        const QByteArray mixed = http(m_server->port(),
             "GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
             "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\n");
         QVERIFY2(mixed.startsWith("HTTP/1.1 101"), mixed.constData());
@@ -339,12 +328,11 @@ private Q_SLOTS:
     {
         // /healthz names the database file (or the DynamoDB endpoint, an error text) only
         // to a caller on loopback that came through no proxy.
-        const QByteArray local
-            = httpExchange(m_server->port(), "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+        const QByteArray local = http(m_server->port(), "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
         QVERIFY2(local.contains("\"detail\""), local.constData());
         for (const QByteArray header : {"X-Forwarded-For: 203.0.113.9",
                  "Forwarded: for=203.0.113.9", "X-Real-IP: 203.0.113.9"}) {
-            const QByteArray proxied = httpExchange(
+            const QByteArray proxied = http(
                 m_server->port(), "GET /healthz HTTP/1.1\r\nHost: x\r\n" + header + "\r\n\r\n");
             QVERIFY2(proxied.startsWith("HTTP/1.1 200"), proxied.constData());
             QVERIFY2(!proxied.contains("\"detail\""), proxied.constData());
@@ -401,10 +389,11 @@ private Q_SLOTS:
         QVERIFY(server.start({u"--allowed-origin"_s, u"https://chat.example.org"_s}));
         // A 16 KB Origin with a line separator, refused 20 times (a control character there
         // gets 400 from the head parser before anything is logged).
-        const QByteArray origin
-            = "https://evil.example\xE2\x80\xA8" "forged line" + QByteArray(16000, 'o');
+        const QByteArray origin = "https://evil.example\xE2\x80\xA8"
+                                  "forged line"
+            + QByteArray(16000, 'o');
         for (int i = 0; i < 20; ++i) {
-            const QByteArray answer = httpExchange(server.port(),
+            const QByteArray answer = http(server.port(),
                 "GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
                 "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
                 "Origin: "
@@ -437,8 +426,8 @@ private Q_SLOTS:
             QVERIFY2(line.size() < 1000, line.left(300).constData());
             QVERIFY2(line.contains("\\u2028"), line.left(300).constData());
         }
-        QVERIFY2(log.contains("device \"laptop\\u20282026-12-07 critical forged\""),
-            log.constData());
+        QVERIFY2(
+            log.contains("device \"laptop\\u20282026-12-07 critical forged\""), log.constData());
     }
 
     void connectionsPerAddressAreCapped()

@@ -25,21 +25,6 @@ QJsonObject sendFrame(const QString &to, const QString &body, const QString &cid
     return {{u"type"_s, u"send"_s}, {u"to"_s, to}, {u"cid"_s, cid}, {u"body"_s, body}};
 }
 
-QByteArray httpGet(quint16 port, const QByteArray &request)
-{
-    QTcpSocket socket;
-    socket.connectToHost(QHostAddress::LocalHost, port);
-    if (!socket.waitForConnected(5000))
-        return {};
-    socket.write(request);
-    QByteArray response;
-    waitUntil([&] {
-        response += socket.readAll();
-        return socket.state() == QAbstractSocket::UnconnectedState;
-    });
-    return response + socket.readAll();
-}
-
 } // namespace
 
 class TestServer : public QObject
@@ -107,7 +92,7 @@ private Q_SLOTS:
     void plainHttp()
     {
         const QByteArray health
-            = httpGet(m_server->port(), "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+            = httpExchange(m_server->port(), "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
         QVERIFY2(health.startsWith("HTTP/1.1 200"), health.constData());
         const QJsonObject status
             = QJsonDocument::fromJson(health.mid(health.indexOf("\r\n\r\n") + 4)).object();
@@ -119,33 +104,34 @@ private Q_SLOTS:
         QVERIFY(status.contains(u"version"_s));
 
         const QByteArray metrics
-            = httpGet(m_server->port(), "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n");
+            = httpExchange(m_server->port(), "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n");
         QVERIFY(metrics.startsWith("HTTP/1.1 200"));
         for (const char *name : {"parley_connections", "parley_messages_stored_total",
                  "parley_messages_duplicate_total", "parley_ack_latency_seconds_bucket",
                  "process_resident_memory_bytes"})
             QVERIFY2(metrics.contains(name), name);
 
-        QVERIFY(httpGet(m_server->port(), "GET /nope HTTP/1.1\r\nHost: x\r\n\r\n")
+        QVERIFY(httpExchange(m_server->port(), "GET /nope HTTP/1.1\r\nHost: x\r\n\r\n")
                     .startsWith("HTTP/1.1 404"));
-        const QByteArray post = httpGet(
+        const QByteArray post = httpExchange(
             m_server->port(), "POST /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n");
         QVERIFY2(post.startsWith("HTTP/1.1 405"), post.constData());
         QVERIFY2(post.contains("\r\nAllow: GET, HEAD\r\n"), post.constData());
 
         const QByteArray ready
-            = httpGet(m_server->port(), "GET /readyz HTTP/1.1\r\nHost: x\r\n\r\n");
+            = httpExchange(m_server->port(), "GET /readyz HTTP/1.1\r\nHost: x\r\n\r\n");
         QVERIFY2(ready.startsWith("HTTP/1.1 200"), ready.constData());
         QVERIFY(ready.contains("\"status\":\"ok\""));
 
         // HEAD: the GET headers (Content-Length included) and no body.
         const QByteArray head
-            = httpGet(m_server->port(), "HEAD /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+            = httpExchange(m_server->port(), "HEAD /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
         QVERIFY2(head.startsWith("HTTP/1.1 200"), head.constData());
         QVERIFY(head.contains("Content-Length: "));
         QVERIFY2(head.endsWith("\r\n\r\n"), head.constData());
-        QVERIFY(httpGet(m_server->port(), "GARBAGE\r\n\r\n").startsWith("HTTP/1.1 400"));
-        QVERIFY(httpGet(m_server->port(), "GET / HTTP/2.0\r\n\r\n").startsWith("HTTP/1.1 505"));
+        QVERIFY(httpExchange(m_server->port(), "GARBAGE\r\n\r\n").startsWith("HTTP/1.1 400"));
+        QVERIFY(
+            httpExchange(m_server->port(), "GET / HTTP/2.0\r\n\r\n").startsWith("HTTP/1.1 505"));
     }
 
     void registerLoginResume()

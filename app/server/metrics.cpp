@@ -254,9 +254,24 @@ Counter &Metrics::counter(QByteArrayView name, QByteArrayView help, const Metric
         fullName += "_total";
     QMutexLocker lock(&m_mutex);
     Series &s = series(Type::Counter, fullName, help, labels);
+    Q_ASSERT_X(!s.floatCounter, "Metrics", "counter already registered as a FloatCounter");
     if (!s.counter)
         s.counter = std::make_unique<Counter>();
     return *s.counter;
+}
+
+FloatCounter &Metrics::floatCounter(
+    QByteArrayView name, QByteArrayView help, const MetricLabels &labels)
+{
+    QByteArray fullName = name.toByteArray();
+    if (!fullName.endsWith("_total"))
+        fullName += "_total";
+    QMutexLocker lock(&m_mutex);
+    Series &s = series(Type::Counter, fullName, help, labels);
+    Q_ASSERT_X(!s.counter, "Metrics", "FloatCounter already registered as a Counter");
+    if (!s.floatCounter)
+        s.floatCounter = std::make_unique<FloatCounter>();
+    return *s.floatCounter;
 }
 
 Gauge &Metrics::gauge(QByteArrayView name, QByteArrayView help, const MetricLabels &labels)
@@ -338,8 +353,9 @@ QByteArray Metrics::exposition() const
         for (const auto &[labels, s] : family.series) {
             switch (family.type) {
             case Type::Counter:
-                appendSample(
-                    out, name, {}, labels, QByteArray::number(s.counter ? s.counter->value() : 0));
+                appendSample(out, name, {}, labels,
+                    s.floatCounter ? formatDouble(s.floatCounter->value())
+                                   : QByteArray::number(s.counter ? s.counter->value() : 0));
                 break;
             case Type::Gauge: {
                 const double v = s.read ? s.read() : s.gauge ? s.gauge->value() : 0.0;

@@ -1,5 +1,5 @@
 // A small thread-safe Prometheus registry, rendered for GET /metrics.
-// Registration takes a lock; updating a metric (Counter::inc, Gauge::set,
+// Registration takes a lock; updating a metric (Counter::inc, FloatCounter::add, Gauge::set,
 // Histogram::observe) is lock-free, so hot paths keep the returned reference
 // and never look a metric up again.
 #pragma once
@@ -11,6 +11,7 @@
 
 #include <array>
 #include <atomic>
+#include <cmath>
 #include <functional>
 #include <map>
 #include <memory>
@@ -34,6 +35,23 @@ public:
 
 private:
     std::atomic<quint64> m_value {0};
+};
+
+// A counter of amounts that need not be whole (DynamoDB's capacity units come in halves):
+// rendered as a Prometheus counter like Counter. Amounts that are not positive and finite
+// are dropped, so it never goes down and never turns into NaN or infinity.
+class FloatCounter
+{
+public:
+    void add(double amount) noexcept
+    {
+        if (std::isfinite(amount) && amount > 0)
+            m_value.fetch_add(amount, std::memory_order_relaxed);
+    }
+    double value() const noexcept { return m_value.load(std::memory_order_relaxed); }
+
+private:
+    std::atomic<double> m_value {0};
 };
 
 class Gauge
@@ -90,6 +108,9 @@ public:
     // registry's lifetime. The first registration of a name fixes its help
     // text and type. A counter's name gets "_total" appended if it lacks it.
     Counter &counter(QByteArrayView name, QByteArrayView help, const MetricLabels &labels = {});
+    // The same for amounts that need not be whole; one family may hold series of both.
+    FloatCounter &floatCounter(
+        QByteArrayView name, QByteArrayView help, const MetricLabels &labels = {});
     Gauge &gauge(QByteArrayView name, QByteArrayView help, const MetricLabels &labels = {});
     Histogram &histogram(QByteArrayView name, QByteArrayView help,
         std::span<const double> upperBounds, const MetricLabels &labels = {});
@@ -118,6 +139,7 @@ private:
     struct Series
     {
         std::unique_ptr<Counter> counter;
+        std::unique_ptr<FloatCounter> floatCounter;
         std::unique_ptr<Gauge> gauge;
         std::function<double()> read;
         std::unique_ptr<Histogram> histogram;

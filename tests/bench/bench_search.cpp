@@ -7,11 +7,23 @@
 //           written through Cache::saveMessages in big batches.
 // Both are kept under --data (server-N/, cache-N/) so reruns skip the build. Each query
 // of a fixed set runs --runs times; p50, p99 and max are printed per query.
+//   --store dynamodb: the server part on DynamoStore against dynalite instead (the local
+//           part is left out): the same corpus generator, users picked by the same ranks
+//           and the same queries, on a smaller store (default 5,000 messages among 100
+//           users, 10 runs per query; dynalite keeps no data between runs). The messages go
+//           in through DynamoStore::appendMessage, and the queries wait until the search
+//           index has caught up. Besides the latencies it prints the read capacity units
+//           and DynamoDB requests per query (parley_dynamodb_capacity_units_total and
+//           parley_dynamodb_requests_total deltas around each query's runs) and what
+//           writing the messages cost.
 //
 //   bench_search [--data DIR] [--messages N] [--users N] [--runs N] [--skip-server]
-//                [--skip-local]
+//                [--skip-local] [--store sqlite|dynamodb]
 #include "benchsupport.h"
 #include "cache.h"
+#include "dynalite.h"
+#include "dynamostore.h"
+#include "metrics.h"
 #include "searchtext.h"
 #include "sqlitestore.h"
 
@@ -21,14 +33,17 @@
 #include <QElapsedTimer>
 #include <QEventLoop>
 #include <QHash>
+#include <QLoggingCategory>
 #include <QSqlDatabase>
 #include <QSqlError>
 #include <QSqlQuery>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstdio>
 #include <future>
+#include <map>
 #include <random>
 #include <vector>
 
@@ -161,6 +176,37 @@ void printRow(const QString &side, const QString &who, const Query &query, const
 
 // ---- server ---------------------------------------------------------------------------
 
+struct GeneratedMessage
+{
+    QString from, to, conv, cid, body;
+    qint64 ts = 0;
+};
+
+// The messages of a store of `messages` messages among `users` users, the same ones for the
+// same arguments, in order; stops early when `take` returns false.
+void generateMessages(
+    int messages, int users, const std::function<bool(const GeneratedMessage &)> &take)
+{
+    Corpus corpus(42);
+    qint64 ts = 1'672'531'200'000; // 2023-01-01, then a message every 30 s on average
+    for (int i = 0; i < messages; ++i) {
+        // Each user talks to a dozen friends of their own, some much more than others.
+        const int sender = corpus.skewed(users);
+        const int friendOf = (sender * 7919 + (corpus.skewed(12) + 1) * 104729) % users;
+        const int recipient = friendOf == sender ? (sender + 1) % users : friendOf;
+        GeneratedMessage m;
+        m.from = userName(sender);
+        m.to = userName(recipient);
+        m.conv = convOf(m.from, m.to);
+        ts += corpus.uniform(60'000);
+        m.ts = ts;
+        m.cid = u"c%1"_s.arg(i);
+        m.body = corpus.body();
+        if (!take(m))
+            return;
+    }
+}
+
 bool exec(QSqlQuery &sql, const QString &statement)
 {
     if (sql.exec(statement))
@@ -190,30 +236,24 @@ bool writeVersion1(const QString &path, int messages, int users)
             user.bindValue(0, userName(i));
             ok = user.exec();
         }
-        Corpus corpus(42);
         QHash<QString, std::pair<qint64, qint64>> conversations; // conv -> last seq, ts
         QSqlQuery insert(db);
         insert.prepare(u"INSERT INTO messages (conv, seq, sender, recipient, cid, body, ts)"
                        u" VALUES (?, ?, ?, ?, ?, ?, ?)"_s);
-        qint64 ts = 1'672'531'200'000; // 2023-01-01, then a message every 30 s on average
-        for (int i = 0; ok && i < messages; ++i) {
-            // Each user talks to a dozen friends of their own, some much more than others.
-            const int sender = corpus.skewed(users);
-            const int friendOf = (sender * 7919 + (corpus.skewed(12) + 1) * 104729) % users;
-            const int recipient = friendOf == sender ? (sender + 1) % users : friendOf;
-            const QString from = userName(sender), to = userName(recipient);
-            const QString conv = convOf(from, to);
-            ts += corpus.uniform(60'000);
-            auto &state = conversations[conv];
-            state = {state.first + 1, ts};
-            insert.bindValue(0, conv);
-            insert.bindValue(1, state.first);
-            insert.bindValue(2, from);
-            insert.bindValue(3, to);
-            insert.bindValue(4, u"c%1"_s.arg(i));
-            insert.bindValue(5, corpus.body());
-            insert.bindValue(6, ts);
-            ok = insert.exec();
+        if (ok) {
+            generateMessages(messages, users, [&](const GeneratedMessage &m) {
+                auto &state = conversations[m.conv];
+                state = {state.first + 1, m.ts};
+                insert.bindValue(0, m.conv);
+                insert.bindValue(1, state.first);
+                insert.bindValue(2, m.from);
+                insert.bindValue(3, m.to);
+                insert.bindValue(4, m.cid);
+                insert.bindValue(5, m.body);
+                insert.bindValue(6, m.ts);
+                ok = insert.exec();
+                return ok;
+            });
         }
         QSqlQuery conversation(db);
         conversation.prepare(u"INSERT INTO conversations (conv, user_a, user_b, last_seq, last_ts)"
@@ -367,6 +407,178 @@ bool benchServer(const QString &dataDir, int messages, int users, int runs)
     return true;
 }
 
+// ---- server on DynamoDB (dynalite) -------------------------------------------------------
+
+// Users by the messages they are in, ranked as pickSubjects() ranks them in SQL (most first,
+// then by name), each with the conversation they use most.
+QList<Subject> rankSubjects(
+    const QHash<QString, qint64> &perUser, const QHash<QString, QHash<QString, qint64>> &convs)
+{
+    QList<std::pair<QString, qint64>> ranked;
+    for (auto it = perUser.cbegin(); it != perUser.cend(); ++it)
+        ranked.append({it.key(), it.value()});
+    std::sort(ranked.begin(), ranked.end(), [](const auto &l, const auto &r) {
+        return l.second != r.second ? l.second > r.second : l.first < r.first;
+    });
+    QList<Subject> subjects;
+    if (ranked.isEmpty())
+        return subjects;
+    for (const auto &[label, index] : {std::pair {u"median user"_s, ranked.size() / 2},
+             std::pair {u"top 10% user"_s, ranked.size() / 10},
+             std::pair {u"top 1% user"_s, ranked.size() / 100},
+             std::pair {u"busiest user"_s, qsizetype(0)}}) {
+        Subject s {label, ranked.at(index).first, {}, ranked.at(index).second};
+        const QHash<QString, qint64> mine = convs.value(s.user);
+        qint64 most = 0;
+        for (auto it = mine.cbegin(); it != mine.cend(); ++it) {
+            if (it.value() > most || (it.value() == most && it.key() < s.conv)) {
+                most = it.value();
+                s.conv = it.key();
+            }
+        }
+        subjects.append(s);
+    }
+    return subjects;
+}
+
+bool benchDynamo(int messages, int users, int runs)
+{
+    using bench::CapacityUnits;
+    using bench::DynamoRequests;
+    using bench::ItemsWritten;
+    using bench::MetricsText;
+    QString error;
+    test::Dynalite *dynalite = test::Dynalite::shared(&error);
+    if (!dynalite) {
+        std::fprintf(stderr, "%s\n", qPrintable(error));
+        return false;
+    }
+    test::Dynalite::useTestCredentials();
+    QLoggingCategory::setFilterRules(u"parley.*.info=false"_s); // warnings still show
+    server::Metrics metrics;
+    server::DynamoStoreOptions options;
+    options.endpoint = dynalite->endpoint().toString();
+    options.tablePrefix = u"benchsearch_"_s;
+    options.createTables = true;
+    server::DynamoStore store(options, &metrics);
+    if (!store.open(&error)) {
+        std::fprintf(stderr, "open: %s\n", qPrintable(error));
+        return false;
+    }
+    std::printf("DynamoStore on dynalite %s\n", qPrintable(options.endpoint));
+    const auto scrape = [&metrics]() -> std::optional<QString> {
+        return QString::fromUtf8(metrics.exposition());
+    };
+
+    // Callbacks run on the store's thread: only atomics cross over.
+    constexpr int Window = 64;
+    std::atomic<int> pending {0}, failed {0};
+    const auto throttle
+        = [&](int below) { bench::spinFor(600'000, [&] { return pending.load() < below; }); };
+    QElapsedTimer clock;
+    clock.start();
+    for (int i = 0; i < users; ++i) {
+        throttle(Window);
+        ++pending;
+        store.createUser({userName(i), "hash", 1}, [&](server::Result<server::Done> done) {
+            if (!done)
+                ++failed;
+            --pending;
+        });
+    }
+    throttle(1);
+    const MetricsText before = MetricsText::parse(*scrape());
+    std::printf("writing %d messages among %d users (DynamoStore::appendMessage, %d in "
+                "flight)...\n",
+        messages, users, Window);
+    std::fflush(stdout);
+    clock.restart();
+    QHash<QString, qint64> perUser;
+    QHash<QString, QHash<QString, qint64>> convs;
+    generateMessages(messages, users, [&](const GeneratedMessage &m) {
+        ++perUser[m.from];
+        ++perUser[m.to];
+        ++convs[m.from][m.conv];
+        ++convs[m.to][m.conv];
+        throttle(Window);
+        ++pending;
+        store.appendMessage(
+            {m.from, m.to, m.cid, m.body, m.ts}, [&](server::Result<server::StoredSend> stored) {
+                if (!stored)
+                    ++failed;
+                --pending;
+            });
+        return true;
+    });
+    throttle(1);
+    const double appendSeconds = clock.elapsed() / 1e3;
+    const bench::Settled settled = bench::waitUntilSettled(scrape);
+    if (failed > 0) {
+        std::fprintf(stderr, "%d writes failed\n", failed.load());
+        return false;
+    }
+    const MetricsText &after = *settled.metrics;
+    const double n = std::max(1, messages);
+    std::printf("  acked in %.1f s (%.0f msgs/s); settled %.1f s later%s\n", appendSeconds,
+        messages / appendSeconds, settled.seconds, settled.timedOut ? " (timed out)" : "");
+    std::printf("  per message: %.2f items written, %.2f write units, %.2f read units\n",
+        (after.sum(ItemsWritten) - before.sum(ItemsWritten)) / n,
+        (after.sum(CapacityUnits, {{u"kind"_s, u"write"_s}})
+            - before.sum(CapacityUnits, {{u"kind"_s, u"write"_s}}))
+            / n,
+        (after.sum(CapacityUnits, {{u"kind"_s, u"read"_s}})
+            - before.sum(CapacityUnits, {{u"kind"_s, u"read"_s}}))
+            / n);
+    std::fflush(stdout);
+
+    const Corpus corpus(42);
+    std::printf("%-7s %-30s %-30s %6s %9s %9s %9s %10s %9s\n", "side", "searcher", "query", "hits",
+        "p50 ms", "p99 ms", "max ms", "RCU/query", "req/query");
+    for (const Subject &subject : rankSubjects(perUser, convs)) {
+        const QString who = u"%1 (%2 msgs)"_s.arg(subject.label).arg(subject.messages);
+        for (const Query &query : querySet(corpus, subject.user, subject.conv, true)) {
+            server::SearchQuery request {subject.user, protocol::search::queryWords(query.q),
+                query.conv.isEmpty() ? std::nullopt : std::optional(query.conv),
+                query.from.isEmpty() ? std::nullopt : std::optional(query.from), 20, {}};
+            if (query.secondPage) {
+                const auto first = serverSearch(store, request);
+                if (!first || !first.value().next)
+                    continue;
+                request.cursor = *first.value().next;
+            }
+            const MetricsText start = MetricsText::parse(*scrape());
+            std::vector<double> ms;
+            qsizetype hits = 0;
+            for (int i = 0; i < runs; ++i) {
+                QElapsedTimer timer;
+                timer.start();
+                const auto page = serverSearch(store, request);
+                ms.push_back(timer.nsecsElapsed() / 1e6);
+                if (!page) {
+                    std::fprintf(stderr, "search failed: %s\n", qPrintable(page.error().message));
+                    return false;
+                }
+                hits = page.value().hits.size();
+            }
+            const MetricsText end = MetricsText::parse(*scrape());
+            const double readUnits = (end.sum(CapacityUnits, {{u"kind"_s, u"read"_s}})
+                                         - start.sum(CapacityUnits, {{u"kind"_s, u"read"_s}}))
+                / runs;
+            const double requests = (end.sum(DynamoRequests) - start.sum(DynamoRequests)) / runs;
+            const Figures f = figuresOf(ms, hits);
+            std::printf("%-7s %-30s %-30s %6lld %9.2f %9.2f %9.2f %10.2f %9.2f\n", "dynamo",
+                qPrintable(who), qPrintable(query.label), static_cast<long long>(f.hits), f.p50,
+                f.p99, f.max, readUnits, requests);
+            std::fflush(stdout);
+        }
+    }
+    std::printf("(read capacity units and DynamoDB requests per query, as the store's "
+                "requests report them; %d runs per query)\n",
+        runs);
+    store.close();
+    return true;
+}
+
 // ---- local (client-core cache) ---------------------------------------------------------
 
 bool benchLocal(const QString &dataDir, int messages, int runs)
@@ -472,8 +684,26 @@ int main(int argc, char **argv)
     const QCommandLineOption runs(u"runs"_s, u"Searches per query."_s, u"n"_s, u"200"_s);
     const QCommandLineOption skipServer(u"skip-server"_s, u"No server part."_s);
     const QCommandLineOption skipLocal(u"skip-local"_s, u"No local part."_s);
-    parser.addOptions({data, count, users, runs, skipServer, skipLocal});
+    const QCommandLineOption storeOption(u"store"_s,
+        u"The server part's store: sqlite, or dynamodb on dynalite (then 5000 messages among "
+        u"100 users and 10 runs per query unless given, and no local part)."_s,
+        u"store"_s, u"sqlite"_s);
+    parser.addOptions({data, count, users, runs, skipServer, skipLocal, storeOption});
     parser.process(app);
+    const QString store = parser.value(storeOption);
+    if (store != u"sqlite"_s && store != u"dynamodb"_s) {
+        std::fprintf(stderr, "--store: sqlite or dynamodb\n");
+        return 2;
+    }
+    if (store == u"dynamodb"_s) {
+        const auto valueOr = [&](const QCommandLineOption &option, int fallback) {
+            return parser.isSet(option) ? parser.value(option).toInt() : fallback;
+        };
+        return benchDynamo(std::max(1, valueOr(count, 5000)), std::max(2, valueOr(users, 100)),
+                   std::max(1, valueOr(runs, 10)))
+            ? 0
+            : 1;
+    }
     const int messages = parser.value(count).toInt();
     const int runCount = std::max(1, parser.value(runs).toInt());
     QDir().mkpath(parser.value(data));

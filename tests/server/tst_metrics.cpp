@@ -34,6 +34,7 @@ private Q_SLOTS:
     void counter();
     void counterWithLabels();
     void sameNameAndLabelsSameCounter();
+    void floatCounter();
     void labelEscaping();
     void helpEscaping();
     void gauge();
@@ -113,6 +114,31 @@ void TestMetrics::sameNameAndLabelsSameCounter()
                    "parley_sends_total 0\n"
                    "parley_sends_total{kind=\"dm\",node=\"n1\"} 2\n"
                    "parley_sends_total{kind=\"dm\",node=\"n2\"} 5\n"));
+}
+
+void TestMetrics::floatCounter()
+{
+    Metrics m;
+    const QByteArray help = "Capacity units consumed.";
+    auto &read = m.floatCounter("parley_units", help, {{"kind", "read"}});
+    QCOMPARE(&m.floatCounter("parley_units_total", help, {{"kind", "read"}}), &read);
+    read.add(0.5);
+    read.add(1);
+    // Counters only go up: nothing negative, NaN or infinite gets in.
+    read.add(-2);
+    read.add(0);
+    read.add(std::numeric_limits<double>::quiet_NaN());
+    read.add(std::numeric_limits<double>::infinity());
+    QCOMPARE(read.value(), 1.5);
+    // Whole and fractional series share a family.
+    m.counter("parley_units", help, {{"kind", "items"}}).inc(7);
+    m.floatCounter("parley_units", help, {{"kind", "write"}}).add(3);
+    QCOMPARE(m.exposition(),
+        QByteArray("# HELP parley_units_total Capacity units consumed.\n"
+                   "# TYPE parley_units_total counter\n"
+                   "parley_units_total{kind=\"items\"} 7\n"
+                   "parley_units_total{kind=\"read\"} 1.5\n"
+                   "parley_units_total{kind=\"write\"} 3\n"));
 }
 
 void TestMetrics::labelEscaping()

@@ -4,6 +4,7 @@
 
 #include <QDateTime>
 #include <QElapsedTimer>
+#include <QJsonArray>
 #include <QJsonDocument>
 #include <QRandomGenerator>
 #include <QTimer>
@@ -18,6 +19,7 @@ namespace {
 
 constexpr QByteArrayView kContentType = "application/x-amz-json-1.0";
 constexpr QByteArrayView kTargetPrefix = "DynamoDB_20120810.";
+const QString kReturnConsumedCapacity = u"ReturnConsumedCapacity"_s;
 
 // Error types that mean "slow down or try again", whatever their HTTP status.
 bool isRetryableType(const QString &type)
@@ -88,7 +90,74 @@ DynamoClient::~DynamoClient() = default;
 void DynamoClient::call(const QString &operation, const QJsonObject &request, Reply done)
 {
     ++m_inFlight;
-    attempt(operation, QJsonDocument(request).toJson(QJsonDocument::Compact), std::move(done), 1);
+    const Capacity kind = operation == u"GetItem"_s || operation == u"BatchGetItem"_s
+            || operation == u"Query"_s || operation == u"Scan"_s
+        ? Capacity::Read
+        : operation == u"PutItem"_s || operation == u"UpdateItem"_s || operation == u"DeleteItem"_s
+            || operation == u"BatchWriteItem"_s
+        ? Capacity::Write
+        : Capacity::None;
+    if (kind == Capacity::None) {
+        attempt(
+            operation, QJsonDocument(request).toJson(QJsonDocument::Compact), std::move(done), 1);
+        return;
+    }
+    QJsonObject accounted = request;
+    if (!accounted.contains(kReturnConsumedCapacity))
+        accounted.insert(kReturnConsumedCapacity, u"TOTAL"_s);
+    ItemsByTable written;
+    if (operation == u"BatchWriteItem"_s) {
+        const QJsonObject tables = request.value(u"RequestItems"_s).toObject();
+        for (auto it = tables.constBegin(); it != tables.constEnd(); ++it)
+            written.append({it.key(), it.value().toArray().size()});
+    } else if (kind == Capacity::Write) {
+        written.append({request.value(u"TableName"_s).toString(), 1});
+    }
+    attempt(
+        operation, QJsonDocument(accounted).toJson(QJsonDocument::Compact),
+        [this, kind, written = std::move(written), done = std::move(done)](
+            const QJsonObject &response, const DynamoError *error) {
+            if (!error)
+                account(kind, written, response);
+            done(response, error);
+        },
+        1);
+}
+
+void DynamoClient::account(Capacity kind, const ItemsByTable &written, const QJsonObject &response)
+{
+    const auto addEntry = [this, kind](const QJsonValue &value) {
+        const QJsonObject entry = value.toObject();
+        const QString table = entry.value(u"TableName"_s).toString();
+        const QJsonValue read = entry.value(u"ReadCapacityUnits"_s);
+        const QJsonValue write = entry.value(u"WriteCapacityUnits"_s);
+        if (read.isDouble() || write.isDouble()) { // DynamoDB's split, where it gives one
+            if (read.isDouble())
+                capacityUnits(table, "read").add(read.toDouble());
+            if (write.isDouble())
+                capacityUnits(table, "write").add(write.toDouble());
+            return;
+        }
+        const QJsonValue units = entry.value(u"CapacityUnits"_s);
+        if (units.isDouble())
+            capacityUnits(table, kind == Capacity::Read ? "read" : "write").add(units.toDouble());
+    };
+    const QJsonValue consumed = response.value(u"ConsumedCapacity"_s);
+    if (consumed.isArray()) {
+        for (const QJsonValue &entry : consumed.toArray())
+            addEntry(entry);
+    } else if (consumed.isObject()) {
+        addEntry(consumed);
+    }
+
+    if (written.isEmpty())
+        return;
+    const QJsonObject unprocessed = response.value(u"UnprocessedItems"_s).toObject();
+    for (const auto &[table, items] : written) {
+        const qint64 stored = items - unprocessed.value(table).toArray().size();
+        if (stored > 0)
+            itemsWritten(table).inc(quint64(stored));
+    }
 }
 
 void DynamoClient::attempt(const QString &operation, QByteArray body, Reply done, int attemptNo)
@@ -182,6 +251,30 @@ Counter &DynamoClient::retries(const QString &operation, QByteArrayView reason)
         counter = &m_metrics->counter("parley_dynamodb_retries_total",
             "DynamoDB requests retried after throttling, 5xx, network errors or timeouts.",
             {{"operation", operation.toUtf8()}, {"reason", reason.toByteArray()}});
+    return *counter;
+}
+
+FloatCounter &DynamoClient::capacityUnits(const QString &table, QByteArrayView kind)
+{
+    const QString key = table + u'/' + QLatin1StringView(kind);
+    FloatCounter *&counter = m_capacity[key];
+    if (!counter)
+        counter = &m_metrics->floatCounter("parley_dynamodb_capacity_units_total",
+            "DynamoDB capacity units consumed as DynamoDB reports them (ReturnConsumedCapacity), "
+            "by table and kind (read or write).",
+            {{"table", table.toUtf8()}, {"kind", kind.toByteArray()}});
+    return *counter;
+}
+
+Counter &DynamoClient::itemsWritten(const QString &table)
+{
+    const QString key = u"items/"_s + table;
+    Counter *&counter = m_counters[key];
+    if (!counter)
+        counter = &m_metrics->counter("parley_dynamodb_items_written_total",
+            "DynamoDB items put, updated or deleted, by table (a batch's unprocessed items "
+            "left out).",
+            {{"table", table.toUtf8()}});
     return *counter;
 }
 

@@ -54,12 +54,16 @@ bool Server::start(QString *error)
             << "TLS certificate:" << describeCertificate(tls->localCertificate());
     }
 
-    if (m_config.store == StoreBackend::DynamoDb)
-        m_store = std::make_unique<DynamoStore>(
-            DynamoStoreOptions {
-                m_config.dynamodbEndpoint, m_config.dynamodbTablePrefix, m_config.createTables, {}},
-            m_metrics.get());
-    else
+    if (m_config.store == StoreBackend::DynamoDb) {
+        DynamoStoreOptions options;
+        options.endpoint = m_config.dynamodbEndpoint;
+        options.tablePrefix = m_config.dynamodbTablePrefix;
+        options.createTables = m_config.createTables;
+        options.searchIndexIntervalMs = m_config.searchIndexIntervalMs;
+        options.nodeLeaseMs = m_config.searchIndexLeaseSeconds * 1000;
+        options.backfillLeaseMs = options.nodeLeaseMs;
+        m_store = std::make_unique<DynamoStore>(options, m_metrics.get());
+    } else
         m_store = std::make_unique<SqliteStore>(m_config.dataDir);
     if (!m_store->open(error))
         return false;

@@ -46,6 +46,12 @@ const QList<Option> &options()
         {u"create-tables"_s, {},
             u"Create missing DynamoDB tables and wait until they are ACTIVE (existing tables "
             "are kept)."_s},
+        {u"search-index-interval"_s, u"MS"_s,
+            u"DynamoDB: index new messages for search this often; longer gathers more "
+            u"messages per index write (default 1000)."_s},
+        {u"search-index-lease"_s, u"SECONDS"_s,
+            u"DynamoDB: a node silent this long is taken for dead and another one sweeps its "
+            u"conversations' search index (default 60)."_s},
         {u"tls-cert"_s, u"FILE"_s, u"PEM certificate chain; enables TLS (wss://, https://)."_s},
         {u"tls-key"_s, u"FILE"_s, u"PEM private key of --tls-cert."_s},
         {u"node-id"_s, u"ID"_s,
@@ -341,6 +347,8 @@ ConfigParse parseServerConfig(const QStringList &arguments, const QStringList &e
         && number(u"auth-timeout"_s, 1, 3600, &config.authTimeoutSeconds)
         && number(u"token-check-interval"_s, 1, 86400, &config.tokenCheckSeconds)
         && number(u"slow-reader-timeout"_s, 1, 3600, &config.slowReaderSeconds)
+        && number(u"search-index-interval"_s, 10, 600000, &config.searchIndexIntervalMs)
+        && number(u"search-index-lease"_s, 1, 86400, &config.searchIndexLeaseSeconds)
         && number(u"drain-timeout"_s, 0, 3600, &config.drainTimeoutSeconds)
         && number(u"max-connections-per-address"_s, 0, 1e7, &config.abuse.connectionsPerAddress)
         && number(u"signin-failures-per-address"_s, 0, 1e6, &config.abuse.signInFailuresPerAddress)

@@ -28,6 +28,8 @@ struct ServerConfig
     QString dynamodbEndpoint; // empty: from the AWS environment, else the region's endpoint
     QString dynamodbTablePrefix = QStringLiteral("parley_");
     bool createTables = false; // DynamoDB: create missing tables at start
+    int searchIndexIntervalMs = 1000; // DynamoDB: new messages gather this long per index write
+    int searchIndexLeaseSeconds = 60; // DynamoDB: a silent node is taken for dead after this
     QString tlsCertFile;
     QString tlsKeyFile;
     QString nodeId;

@@ -424,14 +424,15 @@ private Q_SLOTS:
             o.maxRequestsInFlight = 2;
             o.queueTimeoutMs = 300;
             o.retry.timeoutMs = 120000; // the two held requests wait for the proxy
+            o.nodeLeaseMs = 3600 * 1000; // no lease renewal takes a slot during the test
         });
         QVERIFY(store);
-        // The search backfill of the new tables takes slots too until it has finished.
+        // The search sweep of the new tables takes slots too until it has finished.
         const QJsonObject marker {{u"TableName"_s, TableNames(prefix).search},
             {u"ConsistentRead"_s, true},
             {u"Key"_s,
                 QJsonObject {{Key::UserBucket, string(u"#backfill"_s)},
-                    {Key::Position, string(u"messages"_s)}}}};
+                    {Key::Position, string(u"segments"_s)}}}};
         QTRY_COMPARE_WITH_TIMEOUT(
             stringOf(raw(u"GetItem"_s, marker).value(u"Item"_s).toObject(), u"state"_s), u"done"_s,
             30000);

@@ -2,8 +2,11 @@
 // QJsonDocument::fromJson as in DynamoClient, then every item it carries (GetItem's
 // Item, Query's and Scan's Items, BatchGetItem's Responses, keys) through the typed
 // attribute readers of dynamoitem.h and parley::server::dynamo::messageOf. A message
-// read from an item must survive messageItem() unchanged, and its search index items
-// (searchItems) must stay under DynamoDB's item size limit.
+// read from an item must survive messageItem() unchanged, every item goes through the
+// search index's segment reader (segmentOf), and a segment made of a message that the
+// server could have stored reads back unchanged and stays under DynamoDB's item size
+// limit.
+#include "codec.h"
 #include "dynamoitem.h"
 #include "dynamosearch.h"
 #include "dynamotables.h"
@@ -31,13 +34,25 @@ void checkItem(const QJsonObject &item)
     }
     const parley::protocol::Message message = messageOf(item);
     check(messageOf(messageItem(message)) == message, "messageItem() does not read back");
-    if (message.body.size() > 4 * parley::protocol::MaxBodyChars)
-        return; // the server never stores such a body
-    for (const QJsonObject &index : searchItems(message)) {
-        check(!stringOf(index, Key::UserBucket).isEmpty(), "an index item without its key");
-        check(QJsonDocument(index).toJson(QJsonDocument::Compact).size() <= MaxItemBytes,
-            "an index item over DynamoDB's size limit");
-    }
+    (void)segments::segmentOf(item); // the table's items: anything must be refused cleanly
+    if (message.body.size() > 4 * parley::protocol::MaxBodyChars || message.seq < 1
+        || message.conv.isEmpty() || !parley::protocol::isValidUserName(message.from))
+        return; // the server never stores such a message
+    segments::Segment segment;
+    segment.conv = message.conv;
+    segment.firstSeq = message.seq;
+    segment.lastSeq = message.seq;
+    segment.firstTs = message.ts;
+    segment.lastTs = message.ts;
+    segment.lines.append(segments::lineOf(message));
+    const QJsonObject index = segments::itemOf(segment);
+    check(QJsonDocument(index).toJson(QJsonDocument::Compact).size() <= MaxItemBytes,
+        "a segment over DynamoDB's size limit");
+    const auto back = segments::segmentOf(index);
+    check(back && back->lines.size() == 1 && back->lines.first().seq == message.seq
+            && back->lines.first().ts == message.ts && back->lines.first().from == message.from
+            && back->lines.first().words == segment.lines.first().words,
+        "a segment does not read back");
 }
 
 void checkItems(const QJsonValue &items)

@@ -1,7 +1,6 @@
 #include "dynamobackfill.h"
 
 #include "dynamoitem.h"
-#include "dynamosearch.h"
 #include "logging.h"
 
 #include <QDateTime>
@@ -15,11 +14,11 @@ namespace parley::server::dynamo {
 
 namespace {
 
-constexpr int kWriteBatchesOutstanding = 2;
-
-// The marker: partition "#backfill" cannot be "<user>#<bucket>" (user names are not empty).
+// The marker: partition "#backfill" cannot be "<user>#<bucket>" (user names are not
+// empty). The layout before segments had its own marker, ("#backfill", "messages").
 const QString MarkerPartition = u"#backfill"_s;
-const QString MarkerPosition = u"messages"_s;
+const QString MarkerPosition = u"segments"_s;
+const QString Generation = u"gen"_s; // counts the sweeps asked for
 const QString State = u"state"_s; // "running" or "done"
 const QString Owner = u"owner"_s; // the claim of the node at work
 const QString LeaseUntil = u"leaseUntil"_s; // ms since the epoch
@@ -34,17 +33,16 @@ qint64 nowMs()
 
 } // namespace
 
-SearchBackfill::SearchBackfill(Tables *tables, Options options)
+SearchBackfill::SearchBackfill(Tables *tables, SearchIndexer *indexer, Options options)
     : m_tables(tables)
+    , m_indexer(indexer)
     , m_options(options)
-    , m_writes(tables, Batcher::Kind::Put, tables->names().search, {Key::UserBucket, Key::Position},
-          kWriteBatchesOutstanding, Batcher::Full::Waits, Tables::Priority::Starting)
     , m_owner(QString::number(QRandomGenerator::global()->generate64(), 36))
 {
     m_pause.setSingleShot(true);
     QObject::connect(&m_pause, &QTimer::timeout, &m_context, [this] {
         if (m_stopping)
-            finish();
+            idle();
         else
             m_next();
     });
@@ -57,31 +55,69 @@ QJsonObject SearchBackfill::markerKey() const
     return {{Key::UserBucket, string(MarkerPartition)}, {Key::Position, string(MarkerPosition)}};
 }
 
-void SearchBackfill::start(std::function<void()> finished)
+void SearchBackfill::start()
 {
-    m_finished = std::move(finished);
     readMarker();
 }
 
-void SearchBackfill::stop()
+void SearchBackfill::stop(std::function<void()> stopped)
 {
     m_stopping = true;
-    if (!m_busy) {
-        m_pause.stop();
-        finish();
-    }
+    m_stopped = std::move(stopped);
+    m_pause.stop();
+    if (!m_busy)
+        idle();
 }
 
-void SearchBackfill::finish()
+// Nothing in flight: after stop(), the caller hears it; otherwise the work waits for a
+// restart().
+void SearchBackfill::idle()
 {
-    if (auto finished = std::exchange(m_finished, nullptr))
-        finished();
+    m_busy = false;
+    if (m_stopping) {
+        if (auto stopped = std::exchange(m_stopped, nullptr))
+            stopped();
+        return;
+    }
+    if (std::exchange(m_restartWanted, false))
+        restart();
 }
 
 void SearchBackfill::retryLater(std::function<void()> step, int delayMs)
 {
+    m_busy = false;
     m_next = std::move(step);
     m_pause.start(delayMs);
+}
+
+void SearchBackfill::restart()
+{
+    if (m_stopping)
+        return;
+    if (m_busy) {
+        m_restartWanted = true;
+        return;
+    }
+    m_pause.stop();
+    const QJsonObject request {{u"TableName"_s, m_tables->names().search}, {u"Key"_s, markerKey()},
+        {u"UpdateExpression"_s, u"SET #s = :running ADD #g :one REMOVE #last"_s},
+        {u"ExpressionAttributeNames"_s,
+            QJsonObject {{u"#s"_s, State}, {u"#g"_s, Generation}, {u"#last"_s, LastKey}}},
+        {u"ExpressionAttributeValues"_s,
+            QJsonObject {{u":running"_s, string(Running)}, {u":one"_s, number(1)}}}};
+    m_busy = true;
+    m_tables->write(u"UpdateItem"_s, request, [this](Result<bool> written) {
+        m_busy = false;
+        if (m_stopping) {
+            idle();
+            return;
+        }
+        if (!written) {
+            retryLater([this] { restart(); }, m_options.retryMs);
+            return;
+        }
+        readMarker();
+    });
 }
 
 // A finished marker ends the work; a live claim of another node means waiting for it.
@@ -91,20 +127,20 @@ void SearchBackfill::readMarker()
     m_tables->getItem(
         m_tables->names().search, markerKey(), [this](Result<std::optional<QJsonObject>> found) {
             m_busy = false;
-            if (m_stopping) {
-                finish();
+            if (m_stopping || m_restartWanted) {
+                idle();
                 return;
             }
             if (!found) {
                 qCWarning(lcServerDynamo).noquote()
-                    << "search backfill: cannot read its progress:" << found.error().message;
+                    << "search sweep: cannot read its progress:" << found.error().message;
                 retryLater([this] { readMarker(); }, m_options.retryMs);
                 return;
             }
             const QJsonObject marker = found.value().value_or(QJsonObject());
             if (stringOf(marker, State) == Done) {
-                qCDebug(lcServerDynamo) << "search backfill: every message is indexed";
-                finish();
+                qCDebug(lcServerDynamo) << "search sweep: every conversation is indexed";
+                idle();
                 return;
             }
             const qint64 leaseLeft = numberOf(marker, LeaseUntil) - nowMs();
@@ -121,23 +157,29 @@ void SearchBackfill::readMarker()
 // last page that node saved.
 void SearchBackfill::claim(const QJsonObject &marker)
 {
+    const qint64 generation = numberOf(marker, Generation);
+    QString condition = u"attribute_not_exists(#k) OR (#s <> :done AND (#o = :me OR #l < :now)"_s;
+    QJsonObject names {
+        {u"#o"_s, Owner}, {u"#l"_s, LeaseUntil}, {u"#s"_s, State}, {u"#k"_s, Key::UserBucket}};
+    QJsonObject values {{u":me"_s, string(m_owner)},
+        {u":until"_s, number(nowMs() + m_options.leaseMs)}, {u":running"_s, string(Running)},
+        {u":done"_s, string(Done)}, {u":now"_s, number(nowMs())}};
+    if (!marker.isEmpty()) { // the sweep read, not a newer one
+        condition += generation == 0 ? u" AND (attribute_not_exists(#g) OR #g = :g)"_s
+                                     : u" AND #g = :g"_s;
+        names.insert(u"#g"_s, Generation);
+        values.insert(u":g"_s, number(generation));
+    }
+    condition += u')';
     const QJsonObject request {{u"TableName"_s, m_tables->names().search}, {u"Key"_s, markerKey()},
         {u"UpdateExpression"_s, u"SET #o = :me, #l = :until, #s = :running"_s},
-        {u"ConditionExpression"_s,
-            u"attribute_not_exists(#k) OR (#s <> :done AND (#o = :me OR #l < :now))"_s},
-        {u"ExpressionAttributeNames"_s,
-            QJsonObject {{u"#o"_s, Owner}, {u"#l"_s, LeaseUntil}, {u"#s"_s, State},
-                {u"#k"_s, Key::UserBucket}}},
-        {u"ExpressionAttributeValues"_s,
-            QJsonObject {{u":me"_s, string(m_owner)},
-                {u":until"_s, number(nowMs() + m_options.leaseMs)},
-                {u":running"_s, string(Running)}, {u":done"_s, string(Done)},
-                {u":now"_s, number(nowMs())}}}};
+        {u"ConditionExpression"_s, condition}, {u"ExpressionAttributeNames"_s, names},
+        {u"ExpressionAttributeValues"_s, values}};
     m_busy = true;
-    m_tables->write(u"UpdateItem"_s, request, [this, marker](Result<bool> written) {
+    m_tables->write(u"UpdateItem"_s, request, [this, marker, generation](Result<bool> written) {
         m_busy = false;
-        if (m_stopping) {
-            finish();
+        if (m_stopping || m_restartWanted) {
+            idle();
             return;
         }
         if (!written) {
@@ -148,19 +190,22 @@ void SearchBackfill::claim(const QJsonObject &marker)
             readMarker();
             return;
         }
+        m_generation = generation;
         const QString last = stringOf(marker, LastKey);
         const QJsonObject startKey = QJsonDocument::fromJson(last.toUtf8()).object();
         qCInfo(lcServerDynamo).noquote()
-            << (last.isEmpty() ? "search backfill: indexing the messages stored before the index"
-                               : "search backfill: resuming after the last saved page");
+            << (last.isEmpty() ? "search sweep: catching every conversation's index up"
+                               : "search sweep: resuming after the last saved page");
         scanPage(startKey);
     });
 }
 
 void SearchBackfill::scanPage(const QJsonObject &startKey)
 {
-    QJsonObject request {{u"TableName"_s, m_tables->names().messages},
-        {u"Limit"_s, m_options.pageItems}, {u"ConsistentRead"_s, true}};
+    QJsonObject request {{u"TableName"_s, m_tables->names().conversations},
+        {u"Limit"_s, m_options.pageItems}, {u"ConsistentRead"_s, true},
+        {u"ProjectionExpression"_s, u"#c"_s},
+        {u"ExpressionAttributeNames"_s, QJsonObject {{u"#c"_s, Key::Conv}}}};
     if (!startKey.isEmpty())
         request.insert(u"ExclusiveStartKey"_s, startKey);
     m_busy = true;
@@ -168,52 +213,70 @@ void SearchBackfill::scanPage(const QJsonObject &startKey)
         u"Scan"_s, request,
         [this, startKey](const QJsonObject &response, const aws::DynamoError *error) {
             const auto again = [this, startKey] {
-                m_busy = false;
-                if (m_stopping)
-                    finish();
+                if (m_stopping || m_restartWanted)
+                    idle();
                 else
                     retryLater([this, startKey] { scanPage(startKey); }, m_options.retryMs);
             };
             if (error) {
                 qCWarning(lcServerDynamo).noquote()
-                    << "search backfill: Scan failed:"
+                    << "search sweep: Scan failed:"
                     << Tables::storeError(u"Scan"_s, *error).message;
                 again();
                 return;
             }
-            QList<QJsonObject> items;
-            const QJsonArray messages = response.value(u"Items"_s).toArray();
-            for (const QJsonValue &message : messages)
-                items.append(searchItems(messageOf(message.toObject())));
+            const QJsonArray conversations = response.value(u"Items"_s).toArray();
             const QJsonObject nextKey = response.value(u"LastEvaluatedKey"_s).toObject();
-            SearchIndex::putAll(m_writes, items,
-                [this, again, nextKey, count = messages.size()](Result<bool> written) {
-                    if (!written) {
-                        qCWarning(lcServerDynamo).noquote()
-                            << "search backfill: writing index items failed:"
-                            << written.error().message;
-                        again();
+            struct Page
+            {
+                qsizetype remaining;
+                std::optional<StoreError> failure;
+            };
+            auto page = std::make_shared<Page>(Page {conversations.size() + 1, {}});
+            const auto oneDone = [this, page, again, nextKey, count = conversations.size()](
+                                     std::optional<StoreError> e) {
+                if (e && !page->failure)
+                    page->failure = e;
+                if (--page->remaining > 0)
+                    return;
+                if (page->failure) {
+                    qCWarning(lcServerDynamo).noquote()
+                        << "search sweep: indexing failed:" << page->failure->message;
+                    again();
+                    return;
+                }
+                m_busy = false;
+                qCDebug(lcServerDynamo) << "search sweep: caught up" << count << "conversations";
+                if (m_stopping || m_restartWanted)
+                    idle();
+                else
+                    saveProgress(nextKey);
+            };
+            for (const QJsonValue &item : conversations) {
+                const QString conv = stringOf(item.toObject(), Key::Conv);
+                m_indexer->catchUp(conv, [this, conv, oneDone](Result<bool> caughtUp) {
+                    if (!caughtUp) {
+                        oneDone(caughtUp.error());
                         return;
                     }
-                    m_busy = false;
-                    qCDebug(lcServerDynamo) << "search backfill: indexed" << count << "messages";
-                    if (m_stopping)
-                        finish();
-                    else
-                        saveProgress(nextKey);
+                    if (!caughtUp.value()) // a gap still open: the indexer keeps trying
+                        m_indexer->retryLater(conv);
+                    oneDone(std::nullopt);
                 });
+            }
+            oneDone(std::nullopt);
         },
         Tables::Priority::Starting);
 }
 
-// Moves the marker past the page just written and renews the lease; only while the
-// claim is still this node's.
+// Moves the marker past the page just indexed and renews the lease; only while the
+// claim is still this node's and nobody asked for a new sweep.
 void SearchBackfill::saveProgress(const QJsonObject &nextKey)
 {
     const bool done = nextKey.isEmpty();
     QJsonObject values {{u":me"_s, string(m_owner)},
         {u":until"_s, number(nowMs() + m_options.leaseMs)},
-        {u":state"_s, string(done ? Done : Running)}};
+        {u":state"_s, string(done ? Done : Running)}, {u":g"_s, number(m_generation)}};
     QString update = u"SET #l = :until, #s = :state"_s;
     if (done) {
         update += u" REMOVE #last"_s;
@@ -222,31 +285,34 @@ void SearchBackfill::saveProgress(const QJsonObject &nextKey)
         values.insert(u":last"_s,
             string(QString::fromUtf8(QJsonDocument(nextKey).toJson(QJsonDocument::Compact))));
     }
+    const QString condition = m_generation == 0
+        ? u"#o = :me AND (attribute_not_exists(#g) OR #g = :g)"_s
+        : u"#o = :me AND #g = :g"_s;
     const QJsonObject request {{u"TableName"_s, m_tables->names().search}, {u"Key"_s, markerKey()},
-        {u"UpdateExpression"_s, update}, {u"ConditionExpression"_s, u"#o = :me"_s},
+        {u"UpdateExpression"_s, update}, {u"ConditionExpression"_s, condition},
         {u"ExpressionAttributeNames"_s,
-            QJsonObject {
-                {u"#o"_s, Owner}, {u"#l"_s, LeaseUntil}, {u"#s"_s, State}, {u"#last"_s, LastKey}}},
+            QJsonObject {{u"#o"_s, Owner}, {u"#l"_s, LeaseUntil}, {u"#s"_s, State},
+                {u"#last"_s, LastKey}, {u"#g"_s, Generation}}},
         {u"ExpressionAttributeValues"_s, values}};
     m_busy = true;
     m_tables->write(u"UpdateItem"_s, request, [this, nextKey, done](Result<bool> written) {
         m_busy = false;
-        if (m_stopping) {
-            finish();
+        if (m_stopping || m_restartWanted) {
+            idle();
             return;
         }
         if (!written) {
             retryLater([this, nextKey] { saveProgress(nextKey); }, m_options.retryMs);
             return;
         }
-        if (written.value()) { // the lease ran out and another node took over
-            qCInfo(lcServerDynamo) << "search backfill: another node took the work over";
+        if (written.value()) { // the lease ran out and another node took over, or a new sweep
+            qCInfo(lcServerDynamo) << "search sweep: the work moved on; reading its progress";
             readMarker();
             return;
         }
         if (done) {
-            qCInfo(lcServerDynamo) << "search backfill: every message is indexed";
-            finish();
+            qCInfo(lcServerDynamo) << "search sweep: every conversation is indexed";
+            idle();
             return;
         }
         scanPage(nextKey);

@@ -62,9 +62,9 @@ struct ConversationLog::Operation
     std::function<void()> deliver; // set when Finished: calls the caller back
 };
 
-ConversationLog::ConversationLog(Tables *tables, SearchIndex *search)
+ConversationLog::ConversationLog(Tables *tables, SearchIndexer *indexer)
     : m_tables(tables)
-    , m_search(search)
+    , m_indexer(indexer)
     , m_sendsReads(tables, Batcher::Kind::Get, tables->names().sends, {Key::SendId},
           kCheckBatchesOutstanding, Batcher::Full::Waits, Tables::Priority::Starting)
     , m_messageWrites(tables, Batcher::Kind::Put, tables->names().messages, {Key::Conv, Key::Seq},
@@ -216,7 +216,7 @@ void ConversationLog::allocate(const QString &conv, const QList<OperationPtr> &b
     for (const OperationPtr &operation : batch)
         operation->stage = Operation::Stage::Allocating;
     if (const auto known = m_knownLastSeq.find(conv); known != m_knownLastSeq.end())
-        claimSeqs(conv, batch, known->second, 1);
+        claimSeqs(conv, batch, known->second.seq, known->second.ts, 1);
     else
         readLastSeq(conv, batch, 1);
 }
@@ -230,22 +230,28 @@ void ConversationLog::readLastSeq(const QString &conv, const QList<OperationPtr>
             else if (!found.value())
                 createConversation(conv, batch, round);
             else
-                claimSeqs(conv, batch, numberOf(*found.value(), Attr::LastSeq), round);
+                claimSeqs(conv, batch, numberOf(*found.value(), Attr::LastSeq),
+                    numberOf(*found.value(), Attr::LastTs), round);
         });
 }
 
 // expected: the lastSeq to move from; nullopt creates the conversation item.
 void ConversationLog::claimSeqs(const QString &conv, const QList<OperationPtr> &batch,
-    std::optional<qint64> expected, int round)
+    std::optional<qint64> expected, qint64 previousTs, int round)
 {
     const qint64 newLast = expected.value_or(0) + batch.size();
+    qint64 lastTs = previousTs;
+    for (const OperationPtr &operation : batch) {
+        lastTs = std::max(lastTs, operation->send.ts);
+        operation->send.ts = lastTs; // another node's clock may be a little ahead
+    }
     // Tells our own applied-but-unanswered write from another node's after a failed
     // condition.
     const QString writer = QString::number(QRandomGenerator::global()->generate64(), 36);
     QJsonObject names {
         {u"#seq"_s, Attr::LastSeq}, {u"#ts"_s, Attr::LastTs}, {u"#w"_s, Attr::SeqWriter}};
-    QJsonObject values {{u":new"_s, number(newLast)}, {u":ts"_s, number(batch.last()->send.ts)},
-        {u":w"_s, string(writer)}};
+    QJsonObject values {
+        {u":new"_s, number(newLast)}, {u":ts"_s, number(lastTs)}, {u":w"_s, string(writer)}};
     QJsonObject update {
         {u"TableName"_s, m_tables->names().conversations}, {u"Key"_s, convKey(conv)}};
     if (expected) {
@@ -266,8 +272,8 @@ void ConversationLog::claimSeqs(const QString &conv, const QList<OperationPtr> &
     update.insert(u"ExpressionAttributeNames"_s, names);
     update.insert(u"ExpressionAttributeValues"_s, values);
 
-    const auto claimed = [this, conv, batch, newLast] {
-        m_knownLastSeq[conv] = newLast;
+    const auto claimed = [this, conv, batch, newLast, lastTs] {
+        m_knownLastSeq[conv] = Claimed {newLast, lastTs};
         assignSeqs(conv, batch, newLast);
     };
     m_tables->write(u"UpdateItem"_s, update,
@@ -303,7 +309,8 @@ void ConversationLog::claimSeqs(const QString &conv, const QList<OperationPtr> &
                     else if (!item)
                         createConversation(conv, batch, round + 1);
                     else
-                        claimSeqs(conv, batch, numberOf(*item, Attr::LastSeq), round + 1);
+                        claimSeqs(conv, batch, numberOf(*item, Attr::LastSeq),
+                            numberOf(*item, Attr::LastTs), round + 1);
                 });
         });
 }
@@ -350,7 +357,7 @@ void ConversationLog::createConversation(
                         if (*failure)
                             assignSeqs(conv, batch, **failure);
                         else
-                            claimSeqs(conv, batch, std::nullopt, round);
+                            claimSeqs(conv, batch, std::nullopt, 0, round);
                     });
             }
         });
@@ -433,39 +440,22 @@ void ConversationLog::writeMessage(
     const protocol::Message &message, std::function<void(Result<bool>)> done)
 {
     // Unconditional, so it can share a BatchWriteItem: only the owner of the sends item
-    // writes this (conv, seq), always with the same content, so a repeat is harmless. The
-    // search items go at the same time (a message is searchable once acked); they are a
-    // function of the message too.
-    struct Progress
-    {
-        int remaining = 2;
-        std::optional<StoreError> failure;
-        std::function<void(Result<bool>)> done;
-    };
-    auto progress = std::make_shared<Progress>(Progress {2, {}, std::move(done)});
-    const auto written = [progress](std::optional<StoreError> failure) {
-        if (failure && !progress->failure)
-            progress->failure = std::move(failure);
-        if (--progress->remaining > 0)
-            return;
-        if (progress->failure)
-            progress->done(*progress->failure);
-        else
-            progress->done(false);
-    };
-    m_messageWrites.submit(
-        messageItem(message), [written](Result<std::optional<QJsonObject>> stored) {
-            written(stored ? std::nullopt : std::optional<StoreError>(stored.error()));
+    // writes this (conv, seq), always with the same content, so a repeat is harmless.
+    // The indexer hears of it once it is stored; the ack does not wait for the index
+    // (a search reads the messages not indexed yet itself).
+    m_messageWrites.submit(messageItem(message),
+        [this, message, done = std::move(done)](Result<std::optional<QJsonObject>> stored) {
+            if (!stored) {
+                done(stored.error());
+                return;
+            }
+            m_indexer->noteStored(message);
+            done(false);
         });
-    m_search->index(message, [written](Result<bool> indexed) {
-        written(indexed ? std::nullopt : std::optional<StoreError>(indexed.error()));
-    });
 }
 
 // A sends item whose message item is missing is a send interrupted between steps 3 and
-// 4: the message is written now, with the seq the sends item holds. Its search items
-// are written again in any case (a resend is rare, and the node may have died between
-// the message item and them).
+// 4: the message is written now, with the seq the sends item holds.
 void ConversationLog::ensureMessage(
     const protocol::Message &message, std::function<void(Result<bool>)> done)
 {
@@ -477,7 +467,10 @@ void ConversationLog::ensureMessage(
                 return;
             }
             if (found.value()) {
-                m_search->index(message, done);
+                // Stored, but perhaps by an append whose node died before the index
+                // heard of it: noting it again costs one cycle's catch-up at most.
+                m_indexer->noteStored(message);
+                done(false);
                 return;
             }
             qCInfo(lcServerDynamo).noquote() << "repairing an interrupted send: conversation"

@@ -15,12 +15,16 @@
 // Requests per append. The cid checks of all conversations share BatchGetItem requests
 // and the message items share BatchWriteItem requests (dynamobatch.h); the sends item
 // stays a conditional PutItem of its own, since it is what makes a cid idempotent across
-// nodes and BatchWriteItem takes no conditions. The search index items of a message
-// (dynamosearch.h) are written alongside its message item, and the ack waits for both.
+// nodes and BatchWriteItem takes no conditions. Once a message item is confirmed the
+// search indexer hears of it (dynamoindexer.h); the ack does not wait for the index.
+//
+// Timestamps. Within a conversation a message's ts is never below the one before it (a
+// claim raises a ts below the conversation's lastTs to it), so seq order is time order,
+// which the search index's segments rely on.
 #pragma once
 
 #include "dynamobatch.h"
-#include "dynamosearch.h"
+#include "dynamoindexer.h"
 #include "dynamotables.h"
 #include "store.h"
 
@@ -33,8 +37,8 @@ namespace parley::server::dynamo {
 class ConversationLog
 {
 public:
-    // `search` indexes every message written here, before its ack.
-    ConversationLog(Tables *tables, SearchIndex *search);
+    // `indexer` hears of every message item written here.
+    ConversationLog(Tables *tables, SearchIndexer *indexer);
     ~ConversationLog();
     Q_DISABLE_COPY_MOVE(ConversationLog)
 
@@ -63,8 +67,9 @@ private:
     void checkDuplicate(const OperationPtr &operation);
     void allocate(const QString &conv, const QList<OperationPtr> &batch);
     void readLastSeq(const QString &conv, const QList<OperationPtr> &batch, int round);
+    // previousTs: the conversation's lastTs, the least ts the batch's messages get.
     void claimSeqs(const QString &conv, const QList<OperationPtr> &batch,
-        std::optional<qint64> expected, int round);
+        std::optional<qint64> expected, qint64 previousTs, int round);
     void createConversation(const QString &conv, const QList<OperationPtr> &batch, int round);
     void assignSeqs(const QString &conv, const QList<OperationPtr> &batch, Result<qint64> lastSeq);
     void storeMessage(const OperationPtr &operation);
@@ -75,15 +80,21 @@ private:
     void readHistory(const HistoryQuery &query, Callback<HistorySlice> done);
 
     Tables *m_tables;
-    SearchIndex *m_search;
+    SearchIndexer *m_indexer;
     Batcher m_sendsReads; // step 1 and the read-back after a failed claim
     Batcher m_messageWrites; // step 4
     std::unordered_map<QString, Lane> m_lanes;
     // "<from>#<cid>" -> the append storing it on this node (owned by its lane).
     std::unordered_map<QString, Operation *> m_sendsInFlight;
-    // conv -> lastSeq as this node last wrote it: the expected value of the next claim.
-    // Another node's claim makes it stale; the failed condition then costs one read.
-    std::unordered_map<QString, qint64> m_knownLastSeq;
+    // conv -> lastSeq and lastTs as this node last wrote them: the expected value of the
+    // next claim. Another node's claim makes it stale; the failed condition then costs
+    // one read.
+    struct Claimed
+    {
+        qint64 seq = 0;
+        qint64 ts = 0;
+    };
+    std::unordered_map<QString, Claimed> m_knownLastSeq;
 };
 
 } // namespace parley::server::dynamo

@@ -3,6 +3,7 @@
 #include "dynamoaccounts.h"
 #include "dynamobackfill.h"
 #include "dynamoconversations.h"
+#include "dynamoindexer.h"
 #include "dynamosearch.h"
 #include "dynamotables.h"
 #include "logging.h"
@@ -22,6 +23,7 @@ struct DynamoStore::Parts
     dynamo::Accounts *accounts;
     dynamo::ConversationLog *conversations;
     dynamo::SearchIndex *search;
+    dynamo::SearchIndexer *indexer;
     dynamo::SearchBackfill *backfill;
 };
 
@@ -96,10 +98,12 @@ void DynamoStore::serve(
         m_metrics);
     dynamo::Accounts accounts(&tables);
     dynamo::SearchIndex search(&tables, m_options.searchReadBudget);
-    dynamo::ConversationLog conversations(&tables, &search);
+    dynamo::SearchIndexer indexer(&tables, m_metrics,
+        {m_options.searchIndexIntervalMs, m_options.nodeLeaseMs, m_options.gapSettleMs});
+    dynamo::ConversationLog conversations(&tables, &indexer);
     dynamo::SearchBackfill backfill(
-        &tables, {m_options.backfillLeaseMs, m_options.backfillPageItems, 5000});
-    Parts parts {&accounts, &conversations, &search, &backfill};
+        &tables, &indexer, {m_options.backfillLeaseMs, m_options.backfillPageItems, 5000});
+    Parts parts {&accounts, &conversations, &search, &indexer, &backfill};
     {
         QMutexLocker lock(&m_mutex);
         m_context = &client;
@@ -109,12 +113,13 @@ void DynamoStore::serve(
     QEventLoop loop;
     dynamo::prepareTables(&tables, m_options.createTables, [&](const QString &problem) {
         if (problem.isEmpty()) {
-            // Counted as an operation, so close() waits for it to stop.
             {
                 QMutexLocker lock(&m_mutex);
-                ++m_pending;
+                m_background = 2; // close() waits for both to stop
+                m_stoppingBackground = false;
             }
-            backfill.start([this] { operationFinished(); });
+            indexer.start([&backfill] { backfill.restart(); });
+            backfill.start();
         }
         opened->set_value(problem);
         if (!problem.isEmpty()) // queued: works even before exec() runs
@@ -140,10 +145,7 @@ void DynamoStore::close()
         }
         m_state = State::Closing; // from now on submit() refuses new work
         if (m_pending == 0)
-            m_thread->quit();
-        else
-            QMetaObject::invokeMethod(
-                m_context, [parts = m_parts] { parts->backfill->stop(); }, Qt::QueuedConnection);
+            stopBackground();
     }
     m_thread->wait();
     m_thread.reset();
@@ -195,7 +197,31 @@ void DynamoStore::operationFinished()
 {
     QMutexLocker lock(&m_mutex);
     if (--m_pending == 0 && m_state == State::Closing)
+        stopBackground();
+}
+
+// Every operation has called back, so every message stored is noted: the indexer
+// indexes them before it stops (or leaves its lease for another node's sweep).
+void DynamoStore::stopBackground()
+{
+    if (std::exchange(m_stoppingBackground, true))
+        return;
+    if (m_background == 0) {
         m_thread->quit();
+        return;
+    }
+    const auto stopped = [this] {
+        QMutexLocker lock(&m_mutex);
+        if (--m_background == 0)
+            m_thread->quit();
+    };
+    QMetaObject::invokeMethod(
+        m_context,
+        [parts = m_parts, stopped] {
+            parts->indexer->stop(stopped);
+            parts->backfill->stop(stopped);
+        },
+        Qt::QueuedConnection);
 }
 
 // ---- operations -----------------------------------------------------------------

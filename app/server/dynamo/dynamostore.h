@@ -43,11 +43,17 @@ struct DynamoStoreOptions
     // also coalesce into larger batches, and fail as unavailable after queueTimeoutMs.
     int maxRequestsInFlight = 64;
     int queueTimeoutMs = 25000;
-    // Search index items one search request examines before it answers with what it has
-    // found and a cursor (docs/dynamodb.md, Search).
+    // Index lines one search request examines per conversation and round before it
+    // answers with what it has found and a cursor (docs/dynamodb.md, Search).
     int searchReadBudget = 1000;
-    // The backfill of the search index at open(): how long one node's claim on the work
-    // holds without progress, and messages per Scan page.
+    // The search index, written off the append path (dynamoindexer.h): how long new
+    // messages gather before they are indexed, how long a silent node counts as alive,
+    // and how old a missing seq must be before the index passes it as a failed append.
+    int searchIndexIntervalMs = 1000;
+    int nodeLeaseMs = 60000;
+    int gapSettleMs = 60000;
+    // The sweep over every conversation (after an upgrade or a node's death): how long
+    // one node's claim on the work holds without progress, and conversations per page.
     int backfillLeaseMs = 60000;
     int backfillPageItems = 100;
 };
@@ -61,9 +67,10 @@ public:
 
     // Resolves region, credentials and endpoint from the environment and ~/.aws, then
     // checks (or with createTables, creates) the tables. Blocks until done. Then indexes
-    // for search, in the background, the messages stored before the search index.
+    // for search in the background: new messages, and whatever a sweep finds unindexed.
     bool open(QString *error) override;
-    // Finishes every submitted operation (and stops the backfill), then stops the thread.
+    // Finishes every submitted operation, then indexes what is pending and stops the
+    // sweep, then stops the thread.
     // Operations submitted while closed fail with Unavailable, synchronously on the caller's
     // thread.
     void close() override;
@@ -96,6 +103,7 @@ private:
     template<typename T>
     void submit(Callback<T> done, std::function<void(Parts &, Callback<T>)> work);
     void operationFinished();
+    void stopBackground(); // m_mutex held; once every operation has called back
     void setHealth(bool ok, const QString &detail);
     QString description() const;
 
@@ -109,6 +117,8 @@ private:
     QObject *m_context = nullptr; // lives on the store thread while open
     Parts *m_parts = nullptr; // used on the store thread only
     qint64 m_pending = 0; // submitted operations not yet called back
+    int m_background = 0; // the indexer and the sweep, until they have stopped
+    bool m_stoppingBackground = false;
     bool m_healthy = false;
     QString m_healthDetail;
 };

@@ -217,7 +217,9 @@ void SearchIndexer::noteStored(const protocol::Message &message)
 {
     // Only a message stored long after its seq was taken can land in a gap that a
     // segment has recorded already (gaps settle after gapSettleMs); those get patched.
-    const bool late = nowMs() - message.ts >= m_options.gapSettleMs / 2;
+    const auto known = m_known.find(message.conv);
+    const bool late = (known != m_known.end() && message.seq <= known->second.watermark)
+        || nowMs() - message.ts >= m_options.gapSettleMs / 2;
     const qint64 lateSeq = late ? message.seq : std::numeric_limits<qint64>::max();
     auto [it, fresh] = m_pending.try_emplace(message.conv, Pending {message.ts, lateSeq});
     if (!fresh) {
@@ -558,6 +560,22 @@ void SearchIndexer::readMessages(const std::shared_ptr<CatchUp> &job)
         Tables::Priority::Starting);
 }
 
+QString SearchIndexer::gapKey(const QString &conv, qint64 seq)
+{
+    return conv + u'#' + QString::number(seq);
+}
+
+// A missing seq is a failed append once this node has seen it missing for gapSettleMs
+// (its own clock: the messages' times come from other nodes' clocks, or from anywhere
+// in tests).
+bool SearchIndexer::gapSettled(const QString &conv, qint64 seq, qint64 now)
+{
+    if (m_gapSeen.size() > 100000)
+        m_gapSeen.clear(); // a gap seen again waits once more
+    const auto [it, fresh] = m_gapSeen.try_emplace(gapKey(conv, seq), now);
+    return !fresh && now - it->second >= m_options.gapSettleMs;
+}
+
 // The messages read become segments after the watermark, one conditional put at a time
 // (each continues the chain the one before it ended).
 void SearchIndexer::writeSegments(const std::shared_ptr<CatchUp> &job)
@@ -574,7 +592,7 @@ void SearchIndexer::writeSegments(const std::shared_ptr<CatchUp> &job)
     qint64 running = segment.firstTs; // times never go backwards along the chain
     for (const protocol::Message &message : std::as_const(job->messages)) {
         const bool gapBefore = message.seq > expected;
-        if (gapBefore && now - message.ts < m_options.gapSettleMs) {
+        if (gapBefore && !gapSettled(job->conv, expected, now)) {
             blocked = true;
             break;
         }
@@ -586,6 +604,10 @@ void SearchIndexer::writeSegments(const std::shared_ptr<CatchUp> &job)
         if (gapBefore) {
             for (qint64 gap = expected; gap < message.seq; ++gap)
                 segment.gaps.append(gap);
+        }
+        if (gapBefore) {
+            for (qint64 gap = expected; gap < message.seq; ++gap)
+                m_gapSeen.erase(gapKey(job->conv, gap));
         }
         running = line.ts;
         segment.lines.append(line);

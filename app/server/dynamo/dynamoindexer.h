@@ -20,8 +20,8 @@
 // that finds it catches up only those.
 //
 // Gaps. A missing seq below a present one is an append still in flight, or a seq whose
-// append failed for good. The indexer stops before it until the message after it is
-// `gapSettleMs` old, then records it in the segment's gaps. A message written later
+// append failed for good. The indexer stops before it until it has seen it missing for
+// `gapSettleMs` (by its own clock), then records it in the segment's gaps. A message written later
 // into a recorded gap (a resend finishing an interrupted send) is noted like any other
 // and patched into its segment.
 #pragma once
@@ -101,6 +101,8 @@ private:
         const std::shared_ptr<CatchUp> &job, const QList<segments::Segment> &withGaps);
     void readMessages(const std::shared_ptr<CatchUp> &job);
     void writeSegments(const std::shared_ptr<CatchUp> &job);
+    static QString gapKey(const QString &conv, qint64 seq);
+    bool gapSettled(const QString &conv, qint64 seq, qint64 now);
     void renewLease();
     void watchNodes();
     void updateGauges();
@@ -118,6 +120,7 @@ private:
     QSet<QString> m_handOver; // stop: conversations not caught up, listed in the lease
     bool m_registered = false; // this node's lease item was put
     std::unordered_map<QString, Known> m_known; // after this node's own segment writes
+    std::unordered_map<QString, qint64> m_gapSeen; // "<conv>#<seq>" -> first seen missing
     std::function<void()> m_nodeLost;
     std::function<void()> m_stopped;
     QTimer m_interval;

@@ -34,6 +34,8 @@ Client::Client(CredentialStore *credentials, Options options, QObject *parent)
     d->receiptTimer.setInterval(options.deliveredReceiptDelayMs);
     connect(&d->wakeup, &QTimer::timeout, this, [this] { d->onWakeup(); });
     connect(&d->receiptTimer, &QTimer::timeout, this, [this] { d->flushReceipts(); });
+    d->stallTimer.setInterval(StalledTimelineRetryMs);
+    connect(&d->stallTimer, &QTimer::timeout, this, [this] { d->retryStalledTimelines(); });
     connect(d->connection, &Connection::stateChanged, this,
         [this](ConnectionState state) { d->onStateChanged(state); });
     connect(d->connection, &Connection::welcomed, this,
@@ -50,6 +52,7 @@ Client::~Client()
 {
     d->wakeup.stop();
     d->receiptTimer.stop();
+    d->stallTimer.stop();
     d->connection->close();
 }
 

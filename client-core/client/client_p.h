@@ -20,6 +20,8 @@ inline constexpr int HistoryPageLimit = 500; // the server's cap
 inline constexpr qint64 TypingShownForMs = 6000; // a peer's "typing" fades without a refresh
 inline constexpr int LogoutTimeoutMs = 3000;
 inline constexpr qint64 RequestTimeoutMs = 30000;
+// While a conversation holds messages after a missing seq, ask again this often.
+inline constexpr int StalledTimelineRetryMs = 2000;
 
 inline qint64 wallNowMs()
 {
@@ -43,6 +45,10 @@ struct Client::Private
     Outbox outbox;
     QTimer wakeup; // outbox deadlines, typing throttles, typing expiry
     QTimer receiptTimer; // batches delivered receipts
+    // Asks again for what a conversation is missing while messages after it are held: a
+    // server leaves out a seq another node may still be writing (it is neither a message
+    // nor a gap yet), and nothing else may ask again once the conversation goes quiet.
+    QTimer stallTimer;
 
     QString user; // signed-in (or signing-in) user, lowercased
     QString cacheUser; // whose database is open
@@ -103,6 +109,7 @@ struct Client::Private
     void sync();
     void onConversations(const Conversations &list);
     void fetchAfter(const QString &conv, qint64 after);
+    void retryStalledTimelines();
     void onAck(const Ack &ack);
     void onMessage(const Message &message);
     void onReceipt(const ReceiptEvent &receipt);

@@ -119,6 +119,25 @@ void Client::Private::fetchAfter(const QString &conv, qint64 after)
     }
 }
 
+void Client::Private::retryStalledTimelines()
+{
+    if (connection->state() != ConnectionState::Online)
+        return;
+    QList<std::pair<QString, qint64>> due;
+    bool stalled = false;
+    for (auto it = timelines.cbegin(); it != timelines.cend(); ++it) {
+        if (it->heldCount() == 0)
+            continue;
+        stalled = true;
+        if (!it->fetchInFlight())
+            due.append({it.key(), it->contiguous()});
+    }
+    if (!stalled)
+        stallTimer.stop();
+    for (const auto &[conv, after] : due)
+        fetchAfter(conv, after);
+}
+
 void Client::Private::fetchDone()
 {
     if (fetchesAfterSync > 0 && --fetchesAfterSync == 0) {
@@ -349,6 +368,8 @@ void Client::Private::apply(const QString &conv, const TimelineBuffer::Result &r
     }
     if (result.fetchAfter)
         fetchAfter(conv, *result.fetchAfter);
+    if (timeline(conv).heldCount() > 0 && !stallTimer.isActive())
+        stallTimer.start();
 }
 
 void Client::Private::flushReceipts()

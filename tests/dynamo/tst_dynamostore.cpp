@@ -12,6 +12,7 @@
 #include "metrics.h"
 #include "storetesting.h"
 
+#include <QDateTime>
 #include <QDir>
 #include <QEventLoop>
 #include <QJsonArray>
@@ -277,6 +278,45 @@ private Q_SLOTS:
             QCOMPARE(next.value().message.seq, 3);
             QCOMPARE(seqs(after, false), (QList<qint64> {1, 2, 3})); // written by the resend
         }
+    }
+
+    // Another node took seq 2 and is still writing it (throttled, retried) while seq 3 is
+    // stored: a forward page stops before seq 2 instead of reporting a gap that a client
+    // would record, and then drop the message when it comes. Once seq 3 is 10 s old,
+    // seq 2 is a gap.
+    void forwardHistoryWaitsForYoungGaps()
+    {
+        QString prefix;
+        auto store = openStore(&prefix);
+        QVERIFY(store);
+        QVERIFY(await<StoredSend>(
+            [&](auto done) { store->appendMessage(send(u"ann"_s, u"bob"_s, u"first"_s), done); }));
+        const TableNames tables(prefix);
+        setLastSeq(prefix, u"ann:bob"_s, 3);
+        const qint64 now = QDateTime::currentMSecsSinceEpoch();
+        protocol::Message third {
+            u"ann:bob"_s, 3, u"bob"_s, u"ann"_s, u"third"_s, u"body of third"_s, now};
+        put(tables.messages, messageItem(third));
+        const auto forward = [&] {
+            return await<HistorySlice>([&](auto done) {
+                store->history(HistoryQuery {u"ann:bob"_s, 0, std::nullopt, 50}, done);
+            });
+        };
+        HistorySlice page = forward().value();
+        QCOMPARE(seqs(page, false), QList<qint64> {1});
+        QVERIFY(seqs(page, true).isEmpty());
+        QVERIFY(!page.more);
+        // Backward pages (scrolling up) are unchanged: a client does not record their gaps.
+        const HistorySlice backward = await<HistorySlice>([&](auto done) {
+            store->history(HistoryQuery {u"ann:bob"_s, std::nullopt, std::nullopt, 50}, done);
+        }).value();
+        QCOMPARE(seqs(backward, false), (QList<qint64> {1, 3}));
+
+        third.ts = now - 20000; // the same, seen 20 s later
+        put(tables.messages, messageItem(third));
+        page = forward().value();
+        QCOMPARE(seqs(page, false), (QList<qint64> {1, 3}));
+        QCOMPARE(seqs(page, true), QList<qint64> {2});
     }
 
     void resendsRacingTheirOriginalStoreOnce()

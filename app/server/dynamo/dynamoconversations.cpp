@@ -4,6 +4,7 @@
 #include "dynamoitem.h"
 #include "logging.h"
 
+#include <QDateTime>
 #include <QJsonArray>
 #include <QRandomGenerator>
 
@@ -19,6 +20,10 @@ namespace {
 constexpr qint64 kMaxHistory = 1000; // as SqliteStore
 constexpr int kReceiptAttempts = 5; // conditional receipt writes lost to other nodes
 constexpr int kClaimRounds = 10; // seq claims lost to other nodes before giving up
+// A missing seq is reported as a gap once the message after it is this old (readHistory):
+// longer than an append takes under throttling and retries, short enough that a client
+// holding later messages does not wait long for a seq that failed for good.
+constexpr qint64 kGapSettleMs = 10000;
 constexpr std::size_t kKnownLastSeqs = 100000; // cached lastSeqs (about 100 bytes each)
 // Batches of one kind on their way before new items wait for one to come back: enough to
 // keep a few requests overlapping, few enough that items gather. Full message batches
@@ -594,20 +599,33 @@ void ConversationLog::readHistory(const HistoryQuery &query, Callback<HistorySli
                 lo = std::max<qint64>(1, hi - limit + 1);
                 slice.more = lo > 1;
             }
+            // Forward pages also read the first stored message after the range: whether
+            // the missing seqs at its end are settled depends on it.
+            const qint64 readTo = query.after ? last : hi;
             const QJsonObject request {{u"TableName"_s, m_tables->names().messages},
                 {u"KeyConditionExpression"_s, u"#c = :c AND #s BETWEEN :lo AND :hi"_s},
                 {u"ExpressionAttributeNames"_s,
                     QJsonObject {{u"#c"_s, Key::Conv}, {u"#s"_s, Key::Seq}}},
                 {u"ExpressionAttributeValues"_s,
                     QJsonObject {{u":c"_s, string(query.conv)}, {u":lo"_s, number(lo)},
-                        {u":hi"_s, number(hi)}}},
+                        {u":hi"_s, number(readTo)}}},
                 {u"ScanIndexForward"_s, true}};
-            m_tables->queryAll(request, hi - lo + 1,
+            m_tables->queryAll(request, hi - lo + 1 + (query.after ? 1 : 0),
                 [query, lo, hi, last, slice, done](Result<QList<QJsonObject>> items) mutable {
                     if (!items) {
                         done(items.error());
                         return;
                     }
+                    // A missing seq with a message after it is a gap for good only once
+                    // that message is kGapSettleMs old: until then it may be another
+                    // node's append still being written (a throttled table, retries), and
+                    // a gap reported now would make a client drop that message when it
+                    // comes. A forward page stops before such a seq, without `more`;
+                    // client-core asks again while it holds messages after it.
+                    const qint64 now = QDateTime::currentMSecsSinceEpoch();
+                    const auto settled = [&](const protocol::Message &after) {
+                        return !query.after || now - after.ts >= kGapSettleMs;
+                    };
                     qint64 next = lo;
                     const auto gapsUntil = [&](qint64 end) {
                         for (; next < end; ++next)
@@ -616,14 +634,26 @@ void ConversationLog::readHistory(const HistoryQuery &query, Callback<HistorySli
                     };
                     for (const QJsonObject &item : items.value()) {
                         protocol::Message message = messageOf(item);
+                        if (message.seq > next && !settled(message)) {
+                            slice.more = false;
+                            done(slice);
+                            return;
+                        }
+                        if (message.seq > hi) { // the page's trailing missing seqs are settled
+                            gapsUntil(hi + 1);
+                            break;
+                        }
                         gapsUntil(message.seq);
                         slice.messages.append(std::move(message));
                         next = slice.messages.last().seq + 1;
                     }
                     // Missing seqs after the newest stored message may still be in flight
-                    // (or were given up): they become gaps once a later message is stored.
-                    if (hi < last)
+                    // (or were given up): they become gaps once a later message is stored
+                    // (and settled, for forward pages).
+                    if (hi < last && !query.after)
                         gapsUntil(hi + 1);
+                    if (query.after && next <= hi)
+                        slice.more = false; // nothing stored after them yet
                     done(slice);
                 });
         });

@@ -134,8 +134,10 @@ void Client::Private::retryStalledTimelines()
     }
     if (!stalled)
         stallTimer.stop();
-    for (const auto &[conv, after] : due)
+    for (const auto &[conv, after] : due) {
+        timeline(conv).fetchStarted();
         fetchAfter(conv, after);
+    }
 }
 
 void Client::Private::fetchDone()

@@ -47,6 +47,9 @@ public:
     Result knownLast(qint64 lastSeq);
     // A history request failed or the link dropped: allow a new fetch.
     void fetchAbandoned() { m_fetchInFlight = false; }
+    // A fetch the caller starts on its own (asking again for a missing seq): the next
+    // results do not ask for another until it ends (addPage or fetchAbandoned).
+    void fetchStarted() { m_fetchInFlight = true; }
     // For a conversation first seen with a long history: start from `seq` (everything
     // at or below it is fetched on demand, not through this buffer). Returns what that
     // releases of the held messages (changed by the lead: it was void).

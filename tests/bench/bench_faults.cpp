@@ -14,6 +14,7 @@
 //
 //   bench_faults [--users 40] [--rate 40] [--duration 30] [--drain 30]
 //                [--scenarios none,node-kill,redis-loss,dynamo-faults]
+#include "benchsupport.h"
 #include "dynalite.h"
 #include "faultproxy.h"
 #include "redisserver.h"
@@ -21,7 +22,6 @@
 
 #include <QCommandLineParser>
 #include <QCoreApplication>
-#include <QEventLoop>
 #include <QFile>
 #include <QJsonDocument>
 #include <QJsonObject>
@@ -35,16 +35,10 @@
 
 using namespace Qt::StringLiterals;
 using namespace parley::test;
+using parley::bench::numberAt;
+using parley::bench::waitForProcess;
 
 namespace {
-
-double at(const QJsonObject &root, const QString &path)
-{
-    QJsonValue value = root;
-    for (const QString &key : path.split(u'.'))
-        value = value.toObject().value(key);
-    return value.toDouble();
-}
 
 // A node: `parley server` on DynamoDB and Redis, on a free loopback port.
 std::unique_ptr<QProcess> startNode(const QString &name, const QString &dataDir, const QUrl &dynamo,
@@ -177,10 +171,7 @@ int main(int argc, char **argv)
                 parser.value(users), u"--rate"_s, parser.value(rate), u"--ramp"_s, u"5"_s,
                 u"--duration"_s, parser.value(duration), u"--drain"_s, parser.value(drain),
                 u"--report-json"_s, report});
-        QEventLoop loop;
-        QObject::connect(&swarm, &QProcess::finished, &loop, &QEventLoop::quit);
-        if (swarm.state() != QProcess::NotRunning)
-            loop.exec();
+        waitForProcess(swarm);
         std::printf("--- %s\n%s", qPrintable(scenario), swarm.readAllStandardOutput().constData());
         std::fflush(stdout);
         Outcome outcome {scenario, {}, swarm.exitCode()};
@@ -199,9 +190,10 @@ int main(int argc, char **argv)
         "delivered", "lost", "duplicates", "reordered", "deliver p99", "swarm exit");
     for (const Outcome &o : std::as_const(outcomes)) {
         std::printf("%-14s %7.0f %7.0f %9.0f %5.0f %10.0f %9.0f %9.0f ms %12d\n",
-            qPrintable(o.scenario), at(o.report, u"sent"_s), at(o.report, u"acked"_s),
-            at(o.report, u"delivered"_s), at(o.report, u"lost"_s), at(o.report, u"duplicates"_s),
-            at(o.report, u"reordered"_s), at(o.report, u"latency_ms.deliver.p99"_s), o.exitCode);
+            qPrintable(o.scenario), numberAt(o.report, u"sent"_s), numberAt(o.report, u"acked"_s),
+            numberAt(o.report, u"delivered"_s), numberAt(o.report, u"lost"_s),
+            numberAt(o.report, u"duplicates"_s), numberAt(o.report, u"reordered"_s),
+            numberAt(o.report, u"latency_ms.deliver.p99"_s), o.exitCode);
     }
     return worst;
 }

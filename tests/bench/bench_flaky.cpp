@@ -6,11 +6,11 @@
 //
 //   bench_flaky [--users 100] [--rate 100] [--duration 30] [--mean-ms 3000] [--runs 3]
 //               [--drain 15] [--seed 1] [--parley PATH]
+#include "benchsupport.h"
 #include "tcpproxy.h"
 
 #include <QCommandLineParser>
 #include <QCoreApplication>
-#include <QEventLoop>
 #include <QFile>
 #include <QJsonArray>
 #include <QJsonDocument>
@@ -24,18 +24,11 @@
 #include <cstdio>
 
 using namespace Qt::StringLiterals;
+using parley::bench::numberAt;
+using parley::bench::waitForProcess;
 using parley::test::TcpProxy;
 
 namespace {
-
-// Runs the event loop until the process ends (so the proxy keeps forwarding meanwhile).
-void waitFor(QProcess &process)
-{
-    QEventLoop loop;
-    QObject::connect(&process, &QProcess::finished, &loop, &QEventLoop::quit);
-    if (process.state() != QProcess::NotRunning)
-        loop.exec();
-}
 
 double median(QList<double> values)
 {
@@ -44,15 +37,6 @@ double median(QList<double> values)
     std::sort(values.begin(), values.end());
     const qsizetype n = values.size();
     return n % 2 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
-}
-
-// The value at `path` ("a.b.c") of a JSON object, as a double; 0 if absent.
-double at(const QJsonObject &root, const QString &path)
-{
-    QJsonValue value = root;
-    for (const QString &key : path.split(u'.'))
-        value = value.toObject().value(key);
-    return value.toDouble();
 }
 
 } // namespace
@@ -125,7 +109,7 @@ int main(int argc, char **argv)
                 parser.value(users), u"--rate"_s, parser.value(rate), u"--duration"_s,
                 parser.value(duration), u"--drain"_s, parser.value(drain), u"--report-json"_s,
                 report});
-        waitFor(swarm);
+        waitForProcess(swarm);
         const QByteArray out = swarm.readAllStandardOutput();
         std::printf(
             "--- run %d (proxy cut %d connections)\n%s", run + 1, proxy.cuts(), out.constData());
@@ -134,12 +118,12 @@ int main(int argc, char **argv)
         if (!file.open(QIODevice::ReadOnly))
             continue;
         const QJsonObject json = QJsonDocument::fromJson(file.readAll()).object();
-        p50.append(at(json, u"latency_ms.deliver.p50"_s));
-        p90.append(at(json, u"latency_ms.deliver.p90"_s));
-        p99.append(at(json, u"latency_ms.deliver.p99"_s));
-        max.append(at(json, u"latency_ms.deliver.max"_s));
-        online.append(at(json, u"online_at_end"_s));
-        lost.append(at(json, u"lost"_s));
+        p50.append(numberAt(json, u"latency_ms.deliver.p50"_s));
+        p90.append(numberAt(json, u"latency_ms.deliver.p90"_s));
+        p99.append(numberAt(json, u"latency_ms.deliver.p99"_s));
+        max.append(numberAt(json, u"latency_ms.deliver.max"_s));
+        online.append(numberAt(json, u"online_at_end"_s));
+        lost.append(numberAt(json, u"lost"_s));
         cuts.append(proxy.cuts());
     }
     std::printf("\nmedians over %lld run(s): send->deliver p50 %.1f ms, p90 %.1f ms, p99 %.1f "

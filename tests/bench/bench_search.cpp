@@ -42,6 +42,7 @@
 #include <atomic>
 #include <cmath>
 #include <cstdio>
+#include <functional>
 #include <future>
 #include <map>
 #include <random>
@@ -341,6 +342,46 @@ server::Result<server::SearchPage> serverSearch(
     return future.get();
 }
 
+// The request of one query of the set (for a second page: with the first page's cursor),
+// then `beforeRuns`, then `runs` timed searches. Nothing when a second page does not
+// exist; `failed` when a search fails.
+struct TimedQuery
+{
+    std::vector<double> ms;
+    qsizetype hits = 0;
+    bool failed = false;
+};
+
+std::optional<TimedQuery> timeQuery(server::Store &store, const QString &user, const Query &query,
+    int runs, const std::function<void()> &beforeRuns = {})
+{
+    server::SearchQuery request {user, protocol::search::queryWords(query.q),
+        query.conv.isEmpty() ? std::nullopt : std::optional(query.conv),
+        query.from.isEmpty() ? std::nullopt : std::optional(query.from), 20, {}};
+    if (query.secondPage) {
+        const auto first = serverSearch(store, request);
+        if (!first || !first.value().next)
+            return std::nullopt;
+        request.cursor = *first.value().next;
+    }
+    if (beforeRuns)
+        beforeRuns();
+    TimedQuery timed;
+    for (int i = 0; i < runs; ++i) {
+        QElapsedTimer clock;
+        clock.start();
+        const auto page = serverSearch(store, request);
+        timed.ms.push_back(clock.nsecsElapsed() / 1e6);
+        if (!page) {
+            std::fprintf(stderr, "search failed: %s\n", qPrintable(page.error().message));
+            timed.failed = true;
+            return timed;
+        }
+        timed.hits = page.value().hits.size();
+    }
+    return timed;
+}
+
 bool benchServer(const QString &dataDir, int messages, int users, int runs)
 {
     const QString dir = QDir(dataDir).filePath(u"server-%1-%2"_s.arg(messages).arg(users));
@@ -379,29 +420,12 @@ bool benchServer(const QString &dataDir, int messages, int users, int runs)
     for (const Subject &subject : pickSubjects(store.databasePath())) {
         const QString who = u"%1 (%2 msgs)"_s.arg(subject.label).arg(subject.messages);
         for (const Query &query : querySet(corpus, subject.user, subject.conv, true)) {
-            server::SearchQuery request {subject.user, protocol::search::queryWords(query.q),
-                query.conv.isEmpty() ? std::nullopt : std::optional(query.conv),
-                query.from.isEmpty() ? std::nullopt : std::optional(query.from), 20, {}};
-            if (query.secondPage) {
-                const auto first = serverSearch(store, request);
-                if (!first || !first.value().next)
-                    continue;
-                request.cursor = *first.value().next;
-            }
-            std::vector<double> ms;
-            qsizetype hits = 0;
-            for (int i = 0; i < runs; ++i) {
-                QElapsedTimer clock;
-                clock.start();
-                const auto page = serverSearch(store, request);
-                ms.push_back(clock.nsecsElapsed() / 1e6);
-                if (!page) {
-                    std::fprintf(stderr, "search failed: %s\n", qPrintable(page.error().message));
-                    return false;
-                }
-                hits = page.value().hits.size();
-            }
-            printRow(u"server"_s, who, query, figuresOf(ms, hits));
+            const std::optional<TimedQuery> timed = timeQuery(store, subject.user, query, runs);
+            if (!timed)
+                continue;
+            if (timed->failed)
+                return false;
+            printRow(u"server"_s, who, query, figuresOf(timed->ms, timed->hits));
         }
     }
     return true;
@@ -537,35 +561,19 @@ bool benchDynamo(int messages, int users, int runs)
     for (const Subject &subject : rankSubjects(perUser, convs)) {
         const QString who = u"%1 (%2 msgs)"_s.arg(subject.label).arg(subject.messages);
         for (const Query &query : querySet(corpus, subject.user, subject.conv, true)) {
-            server::SearchQuery request {subject.user, protocol::search::queryWords(query.q),
-                query.conv.isEmpty() ? std::nullopt : std::optional(query.conv),
-                query.from.isEmpty() ? std::nullopt : std::optional(query.from), 20, {}};
-            if (query.secondPage) {
-                const auto first = serverSearch(store, request);
-                if (!first || !first.value().next)
-                    continue;
-                request.cursor = *first.value().next;
-            }
-            const MetricsText start = MetricsText::parse(*scrape());
-            std::vector<double> ms;
-            qsizetype hits = 0;
-            for (int i = 0; i < runs; ++i) {
-                QElapsedTimer timer;
-                timer.start();
-                const auto page = serverSearch(store, request);
-                ms.push_back(timer.nsecsElapsed() / 1e6);
-                if (!page) {
-                    std::fprintf(stderr, "search failed: %s\n", qPrintable(page.error().message));
-                    return false;
-                }
-                hits = page.value().hits.size();
-            }
+            MetricsText start;
+            const std::optional<TimedQuery> timed = timeQuery(
+                store, subject.user, query, runs, [&] { start = MetricsText::parse(*scrape()); });
+            if (!timed)
+                continue;
+            if (timed->failed)
+                return false;
             const MetricsText end = MetricsText::parse(*scrape());
             const double readUnits = (end.sum(CapacityUnits, {{u"kind"_s, u"read"_s}})
                                          - start.sum(CapacityUnits, {{u"kind"_s, u"read"_s}}))
                 / runs;
             const double requests = (end.sum(DynamoRequests) - start.sum(DynamoRequests)) / runs;
-            const Figures f = figuresOf(ms, hits);
+            const Figures f = figuresOf(timed->ms, timed->hits);
             std::printf("%-7s %-30s %-30s %6lld %9.2f %9.2f %9.2f %10.2f %9.2f\n", "dynamo",
                 qPrintable(who), qPrintable(query.label), static_cast<long long>(f.hits), f.p50,
                 f.p99, f.max, readUnits, requests);

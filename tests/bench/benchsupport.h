@@ -4,8 +4,11 @@
 #include <QElapsedTimer>
 #include <QEventLoop>
 #include <QHash>
+#include <QJsonObject>
+#include <QJsonValue>
 #include <QList>
 #include <QObject>
+#include <QProcess>
 #include <QRegularExpression>
 #include <QString>
 #include <QStringList>
@@ -15,6 +18,24 @@
 #include <optional>
 
 namespace parley::bench {
+
+// Runs the event loop until `process` ends (so proxies in this process keep forwarding).
+inline void waitForProcess(QProcess &process)
+{
+    QEventLoop loop;
+    QObject::connect(&process, &QProcess::finished, &loop, &QEventLoop::quit);
+    if (process.state() != QProcess::NotRunning)
+        loop.exec();
+}
+
+// The number at `path` ("a.b.c") of a JSON object (a swarm's --report-json); 0 if absent.
+inline double numberAt(const QJsonObject &root, const QString &path)
+{
+    QJsonValue value = root;
+    for (const QString &key : path.split(u'.'))
+        value = value.toObject().value(key);
+    return value.toDouble();
+}
 
 // Runs the event loop until `done` or `ms` passed, sleeping while nothing happens (a busy
 // loop would take the CPU that the measured processes, or the measured path, need).

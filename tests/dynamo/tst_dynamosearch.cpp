@@ -202,6 +202,20 @@ private:
         return true;
     }
 
+    // What a seq claim of another node leaves: the conversation's lastSeq and lastTs moved on.
+    bool setLastSeq(const QString &prefix, const QString &conv, qint64 lastSeq, qint64 lastTs)
+    {
+        return !raw(u"UpdateItem"_s,
+            {{u"TableName"_s, TableNames(prefix).conversations},
+                {u"Key"_s, QJsonObject {{Key::Conv, string(conv)}}},
+                {u"UpdateExpression"_s, u"SET #s = :s, #t = :t"_s},
+                {u"ExpressionAttributeNames"_s,
+                    QJsonObject {{u"#s"_s, Attr::LastSeq}, {u"#t"_s, Attr::LastTs}}},
+                {u"ExpressionAttributeValues"_s,
+                    QJsonObject {{u":s"_s, number(lastSeq)}, {u":t"_s, number(lastTs)}}}})
+                    .contains(u"error"_s);
+    }
+
     // Writes conversations the way an older node did: conversation and membership items,
     // messages and their sends items, and (with `oldIndex`) a per-user search item.
     bool writeOldConversation(const QString &prefix, const QString &a, const QString &b, int count,
@@ -758,13 +772,7 @@ private Q_SLOTS:
         QVERIFY(
             !raw(u"PutItem"_s, {{u"TableName"_s, names.messages}, {u"Item"_s, messageItem(three)}})
                  .contains(u"error"_s));
-        QVERIFY(!raw(u"UpdateItem"_s,
-            {{u"TableName"_s, names.conversations},
-                {u"Key"_s, QJsonObject {{Key::Conv, string(u"ann:bob"_s)}}},
-                {u"UpdateExpression"_s, u"SET #s = :s"_s},
-                {u"ExpressionAttributeNames"_s, QJsonObject {{u"#s"_s, Attr::LastSeq}}},
-                {u"ExpressionAttributeValues"_s, QJsonObject {{u":s"_s, number(3)}}}})
-                     .contains(u"error"_s));
+        QVERIFY(setLastSeq(prefix, u"ann:bob"_s, 3, now + 3));
         QVERIFY(appendAll(*store, {{u"ann"_s, u"bob"_s, u"h4"_s, u"handed over 4"_s, now + 4}}));
         QTRY_COMPARE_WITH_TIMEOUT(indexedSeqs(prefix, u"ann:bob"_s), (QList<qint64> {1}), 10000);
         store.reset();
@@ -825,15 +833,7 @@ private Q_SLOTS:
                 !raw(u"PutItem"_s, {{u"TableName"_s, names.messages}, {u"Item"_s, messageItem(m)}})
                      .contains(u"error"_s));
         }
-        QVERIFY(!raw(u"UpdateItem"_s,
-            {{u"TableName"_s, names.conversations},
-                {u"Key"_s, QJsonObject {{Key::Conv, string(u"ann:bob"_s)}}},
-                {u"UpdateExpression"_s, u"SET #s = :s, #t = :t"_s},
-                {u"ExpressionAttributeNames"_s,
-                    QJsonObject {{u"#s"_s, Attr::LastSeq}, {u"#t"_s, Attr::LastTs}}},
-                {u"ExpressionAttributeValues"_s,
-                    QJsonObject {{u":s"_s, number(6)}, {u":t"_s, number(old + 6)}}}})
-                     .contains(u"error"_s));
+        QVERIFY(setLastSeq(prefix, u"ann:bob"_s, 6, old + 6));
         QVERIFY(appendAll(*store, {{u"ann"_s, u"bob"_s, u"g7"_s, u"gap story 7"_s, old + 7}}));
         // The gap settles (the message after it is old): the chain passes it.
         QTRY_COMPARE_WITH_TIMEOUT(

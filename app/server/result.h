@@ -17,6 +17,9 @@ struct StoreError
         Invalid, // the request cannot be answered as given (a search cursor that is not ours)
         Unavailable, // the backend is down or overloaded: retry later
         Internal, // a bug or a corrupt store
+        // An earlier message of the same connection to the conversation failed and has not
+        // come again yet (SendOrderGuard): this one would overtake it. Retry after it.
+        OutOfOrder,
     };
     Code code = Code::Internal;
     QString message;

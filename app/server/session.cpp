@@ -571,7 +571,7 @@ void Session::handleSend(const Send &frame, quint64 slot)
         if (s.number == slot)
             s.ackStartNs = monotonicNs();
     }
-    SendRequest request {m_user, frame.to, frame.cid, frame.body, nowMs()};
+    SendRequest request {m_user, frame.to, frame.cid, frame.body, nowMs(), m_id};
     ChatService *service = m_service;
     const ConnectionId sender = m_id;
     auto reply = onThread<StoredSend>([frame, slot](Session *s, Result<StoredSend> result) {
@@ -987,6 +987,8 @@ Error Session::storeError(const QString &rid, const StoreError &error) const
     case StoreError::Code::Unavailable:
         return {rid, ErrorCode::Unavailable,
             u"the message store is unavailable; try again shortly"_s, 1000};
+    case StoreError::Code::OutOfOrder: // the store's side of the send hold (SendOrderGuard)
+        return {rid, ErrorCode::RateLimited, error.message, HeldSendRetryMs};
     case StoreError::Code::Internal:
         break;
     }

@@ -897,8 +897,20 @@ void SqliteStore::revokeToken(const QByteArray &tokenHash, Callback<Done> done)
 
 void SqliteStore::appendMessage(const SendRequest &send, Callback<StoredSend> done)
 {
-    enqueue(task<StoredSend>(
-        Writes, std::move(done), [send](Connection &db) { return append(db, send); }));
+    // Both run on the store thread, in queue order: a failed batch's appends hold their
+    // conversations back (for their connections) before the next batch is admitted.
+    const quint64 order = ++m_appendsSubmitted;
+    auto finished = [this, send, order, done = std::move(done)](Result<StoredSend> result) {
+        if (!result)
+            m_sendOrder.failed(send, result.error(), QDateTime::currentMSecsSinceEpoch(), order);
+        if (done)
+            done(std::move(result));
+    };
+    enqueue(task<StoredSend>(Writes, std::move(finished), [this, send, order](Connection &db) {
+        if (auto refused = m_sendOrder.admit(send, QDateTime::currentMSecsSinceEpoch(), order))
+            return Result<StoredSend>(*refused);
+        return append(db, send);
+    }));
 }
 
 void SqliteStore::updateReceipt(const ReceiptUpdate &update, Callback<ReceiptOutcome> done)

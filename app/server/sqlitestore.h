@@ -7,6 +7,7 @@
 // run one at a time between those transactions (sqlitestore.cpp).
 #pragma once
 
+#include "sendorder.h"
 #include "store.h"
 
 #include <QList>
@@ -15,6 +16,7 @@
 #include <QStringView>
 #include <QWaitCondition>
 
+#include <atomic>
 #include <deque>
 #include <future>
 #include <memory>
@@ -94,6 +96,8 @@ private:
     std::unique_ptr<QThread> m_thread; // created by open(), joined by close()
     std::unique_ptr<WalCheckpointer> m_checkpointer; // likewise
     bool m_batchFailed = false; // store thread only: health changes on transitions
+    SendOrderGuard m_sendOrder; // admits on the store thread
+    std::atomic<quint64> m_appendsSubmitted {0}; // SendOrderGuard::failed's order
 
     mutable QMutex m_mutex; // guards everything below
     QWaitCondition m_wake;

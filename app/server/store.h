@@ -53,6 +53,9 @@ struct SendRequest
     QString cid;
     QString body;
     qint64 ts = 0; // acceptance time, server ms
+    // The connection that sent it (ChatService::newConnectionId), for SendOrderGuard; 0
+    // (benchmarks, tests of the store alone): no order is kept between sends.
+    quint64 origin = 0;
 };
 
 struct StoredSend

@@ -9,6 +9,7 @@
 #include "dynamoitem.h"
 #include "dynamostore.h"
 #include "dynamotables.h"
+#include "faultproxy.h"
 #include "metrics.h"
 #include "storetesting.h"
 
@@ -501,6 +502,106 @@ private Q_SLOTS:
             QVERIFY2(r, qPrintable(why(r)));
             QCOMPARE(r.value().user, u"ann"_s);
         }
+    }
+
+    // A connection's messages take seqs in the order it sent them, also when the store
+    // fails some of them part-way (a claim, a sends item, a message item or a cid check
+    // lost to throttling and 500s): the failed one and everything after it is refused and
+    // sent again, oldest first, as client-core does; nothing sent later is stored before it
+    // (SendOrderGuard, dynamoconversations.h). Without the guard a failed sends item left
+    // its message to be stored after the ones that had taken the following seqs.
+    void sendOrderSurvivesStoreFailures()
+    {
+        QString prefix;
+        QVERIFY(openStore(&prefix)); // tables and users, without faults
+        test::FaultPlan plan;
+        plan.throttledPercent = 10;
+        plan.failedBeforePercent = 4;
+        plan.failedAfterPercent = 4;
+        plan.maxFaultsInARow = 2; // with two attempts, some requests fail for good
+        plan.seed = 11;
+        test::FaultProxy proxy(m_endpoint.port(), plan);
+        QVERIFY(proxy.listen());
+        DynamoStoreOptions faulty = options(prefix, false);
+        faulty.endpoint = proxy.endpoint().toString();
+        faulty.retry.maxAttempts = 2;
+        faulty.retry.baseMs = 5;
+        std::unique_ptr<DynamoStore> store;
+        QString error;
+        for (int attempt = 0; attempt < 50 && !store; ++attempt) { // its checks meet faults too
+            store = std::make_unique<DynamoStore>(faulty, &m_metrics);
+            if (!store->open(&error))
+                store.reset();
+        }
+        QVERIFY2(store, qPrintable(error));
+
+        constexpr int Count = 150;
+        constexpr quint64 Connection = 5;
+        QList<qint64> seqOf(Count, 0); // by send index; 0: not acked yet
+        int next = 0; // the oldest message not acked
+        int rounds = 0;
+        int failures = 0;
+        int overtakingRefused = 0;
+        while (next < Count && ++rounds <= 500) {
+            // Everything not acked, oldest first, all at once (the outbox's window).
+            std::vector<std::future<Result<StoredSend>>> results;
+            QList<int> sent;
+            for (int i = next; i < Count; ++i) {
+                if (seqOf[i] != 0)
+                    continue;
+                sent.append(i);
+                auto promise = std::make_shared<std::promise<Result<StoredSend>>>();
+                results.push_back(promise->get_future());
+                SendRequest request = send(u"ann"_s, u"bob"_s, u"m%1"_s.arg(i), 1000 + i);
+                request.origin = Connection;
+                store->appendMessage(
+                    request, [promise](Result<StoredSend> r) { promise->set_value(std::move(r)); });
+            }
+            for (qsizetype k = 0; k < sent.size(); ++k) {
+                const int i = sent[k];
+                auto &future = results[std::size_t(k)];
+                QCOMPARE(future.wait_for(std::chrono::seconds(120)), std::future_status::ready);
+                const Result<StoredSend> r = future.get();
+                if (!r) {
+                    ++failures;
+                    if (r.error().code == StoreError::Code::OutOfOrder)
+                        ++overtakingRefused;
+                    continue;
+                }
+                // A later one may still be stored after a failure: when the earlier one's
+                // sends item was written (its seq is kept) and only its message item failed.
+                seqOf[i] = r.value().message.seq;
+            }
+            while (next < Count && seqOf[next] != 0)
+                ++next;
+        }
+        QCOMPARE(next, Count);
+        QVERIFY(failures > 0); // the store did fail sends
+        for (int i = 1; i < Count; ++i)
+            QVERIFY2(seqOf[i - 1] < seqOf[i],
+                qPrintable(u"m%1 has seq %2, m%3 seq %4"_s.arg(i - 1)
+                               .arg(seqOf[i - 1])
+                               .arg(i)
+                               .arg(seqOf[i])));
+        qInfo("%d sends failed (%d of them refused as overtaking) in %d rounds; faults: %d",
+            failures, overtakingRefused, rounds, proxy.counts().faults());
+
+        store.reset();
+        DynamoStore direct(options(prefix, false), &m_metrics);
+        QVERIFY2(direct.open(&error), qPrintable(error));
+        const auto history = await<HistorySlice>([&](auto done) {
+            direct.history(HistoryQuery {u"ann:bob"_s, {}, {}, 1000}, done);
+        });
+        QVERIFY2(history, qPrintable(why(history)));
+        QStringList stored;
+        for (const protocol::Message &m : history.value().messages) {
+            if (!m.gap)
+                stored.append(m.cid);
+        }
+        QStringList sent;
+        for (int i = 0; i < Count; ++i)
+            sent.append(u"m%1"_s.arg(i));
+        QCOMPARE(stored, sent);
     }
 
     void conversationCompletesInSubmissionOrder()

@@ -54,7 +54,8 @@ private:
     ServerProcess *startNode(const QString &name);
     std::unique_ptr<Client> signIn(ServerProcess *node, const QString &user, bool login = false);
     std::unique_ptr<Client> resume(ServerProcess *node, const QString &token);
-    // Every message of `conv` in the store, by seq (history pages from the start).
+    // Every message of `conv` in the store, by seq (history pages from the start; gap
+    // entries left out).
     QList<QJsonObject> storedMessages(Client &client, const QString &conv);
     // A sample of the node's /metrics (an unlabelled counter or gauge).
     double metric(ServerProcess *node, const QByteArray &name);
@@ -133,7 +134,8 @@ QList<QJsonObject> tst_MultiNode::storedMessages(Client &client, const QString &
             {{u"type"_s, u"history"_s}, {u"conv"_s, conv}, {u"after"_s, after}, {u"limit"_s, 500}});
         const QJsonArray items = page.value(u"messages"_s).toArray();
         for (const QJsonValue &item : items) {
-            messages.append(item.toObject());
+            if (!item.toObject().value(u"gap"_s).toBool()) // a seq a dead node never wrote
+                messages.append(item.toObject());
             after = item.toObject().value(u"seq"_s).toInteger();
         }
         if (!page.value(u"more"_s).toBool() || items.isEmpty())
@@ -345,13 +347,16 @@ void tst_MultiNode::nodeKilledMidTraffic()
     // Stored once each, all of them. bob (still on B) got none twice live; a message A
     // stored but could not publish before it died reaches him as a client fills a gap,
     // with history (the store is the source of truth).
-    const QList<QJsonObject> stored = storedMessages(*bobOnB, conv);
-    QCOMPARE(stored.size(), Total);
+    // On DynamoDB the seqs A took but never wrote are young gaps for a while, and a
+    // forward history page stops before them until they settle (docs/dynamodb.md §12).
+    QList<QJsonObject> stored;
+    QTRY_COMPARE_WITH_TIMEOUT((stored = storedMessages(*bobOnB, conv)).size(), Total, 60000);
     QSet<QString> storedCids;
     for (const QJsonObject &m : stored)
         storedCids.insert(m.value(u"cid"_s).toString());
     QCOMPARE(storedCids, QSet<QString>(cids.begin(), cids.end()));
-    QTRY_VERIFY_WITH_TIMEOUT(messageCounts(*bobOnB, conv).contains(Total), 30000);
+    const qint64 lastSeq = stored.last().value(u"seq"_s).toInteger(); // Total, plus A's gaps
+    QTRY_VERIFY_WITH_TIMEOUT(messageCounts(*bobOnB, conv).contains(lastSeq), 30000);
     const QHash<qint64, int> counts = messageCounts(*bobOnB, conv);
     for (auto it = counts.constBegin(); it != counts.constEnd(); ++it)
         QVERIFY2(it.value() == 1,
@@ -363,8 +368,8 @@ void tst_MultiNode::nodeKilledMidTraffic()
     auto bobOnC = resume(c, bobToken);
     QVERIFY(bobOnC);
     const QJsonObject sync = bobOnC->request({{u"type"_s, u"sync"_s}});
-    QCOMPARE(
-        sync.value(u"items"_s).toArray().first().toObject().value(u"lastSeq"_s).toInteger(), Total);
+    QCOMPARE(sync.value(u"items"_s).toArray().first().toObject().value(u"lastSeq"_s).toInteger(),
+        lastSeq);
     QCOMPARE(storedMessages(*bobOnC, conv).size(), Total);
 }
 

@@ -59,9 +59,9 @@ struct Sync
         return await<Done>([&](auto done) { store.revokeToken(hash, done); });
     }
     Result<StoredSend> send(const QString &from, const QString &to, const QString &cid,
-        const QString &body = u"hi"_s, qint64 ts = 1000)
+        const QString &body = u"hi"_s, qint64 ts = 1000, quint64 origin = 0)
     {
-        const SendRequest request {from, to, cid, body, ts};
+        const SendRequest request {from, to, cid, body, ts, origin};
         return await<StoredSend>([&](auto done) { store.appendMessage(request, done); });
     }
     Result<ReceiptOutcome> receipt(
@@ -181,6 +181,7 @@ private Q_SLOTS:
     void failedOperationRollsBackAlone();
     void closeFinishesQueuedWork();
     void lockedDatabaseIsUnavailable();
+    void failedSendHoldsItsConnectionsLaterSends();
 
     void receipts_data();
     void receipts();
@@ -603,6 +604,48 @@ void TestSqliteStore::lockedDatabaseIsUnavailable()
 
     VERIFY_OK(sync.createUser(u"bob"_s));
     QVERIFY(store.health().ok);
+}
+
+// A send that failed (the database locked by another process) holds back its
+// connection's later sends to the conversation until it comes again (SendOrderGuard):
+// otherwise one stored meanwhile would take a seq before it. Other connections and other
+// conversations are not held.
+void TestSqliteStore::failedSendHoldsItsConnectionsLaterSends()
+{
+    m_store.reset();
+    SqliteStore store(m_dir->path());
+    store.setBusyTimeout(50);
+    QVERIFY(store.open(nullptr));
+    Sync sync {store};
+    for (const QString &user : {u"alice"_s, u"bob"_s, u"carol"_s})
+        VERIFY_OK(sync.createUser(user));
+    constexpr quint64 Connection = 7;
+    constexpr quint64 OtherConnection = 8;
+
+    DirectConnection direct(store.databasePath());
+    QCOMPARE(direct.exec(u"BEGIN IMMEDIATE"_s), QString());
+    COMPARE_ERROR(sync.send(u"alice"_s, u"bob"_s, u"m1"_s, u"first"_s, 1000, Connection),
+        StoreError::Code::Unavailable);
+    QCOMPARE(direct.exec(u"ROLLBACK"_s), QString());
+
+    // m2 would overtake m1: refused, nothing stored.
+    COMPARE_ERROR(sync.send(u"alice"_s, u"bob"_s, u"m2"_s, u"second"_s, 1001, Connection),
+        StoreError::Code::OutOfOrder);
+    // Another connection of alice's, and another conversation of this one, go on.
+    const auto other = sync.send(u"alice"_s, u"bob"_s, u"o1"_s, u"other"_s, 1002, OtherConnection);
+    VERIFY_OK(other);
+    QCOMPARE(other.value().message.seq, 1);
+    VERIFY_OK(sync.send(u"alice"_s, u"carol"_s, u"c1"_s, u"to carol"_s, 1003, Connection));
+    // A send without a connection (origin 0) is never held.
+    VERIFY_OK(sync.send(u"alice"_s, u"bob"_s, u"n1"_s, u"no origin"_s, 1004));
+
+    // m1 comes again and ends the hold; m2 follows it.
+    const auto first = sync.send(u"alice"_s, u"bob"_s, u"m1"_s, u"first"_s, 1005, Connection);
+    VERIFY_OK(first);
+    const auto second = sync.send(u"alice"_s, u"bob"_s, u"m2"_s, u"second"_s, 1006, Connection);
+    VERIFY_OK(second);
+    QCOMPARE(first.value().message.seq, 3);
+    QCOMPARE(second.value().message.seq, 4);
 }
 
 void TestSqliteStore::receipts_data()

@@ -52,6 +52,7 @@ struct ConversationLog::Operation
         Allocating, // append: the ADD that gives its seq is in flight
         Storing, // append: writing the sends and messages items
         Following, // append: its cid is being stored by another append on this node
+        Refused, // append: would overtake a failed one of its connection (pump)
         Queued, // exclusive: waiting for everything before it
         Running, // exclusive
         Finished, // result ready, waiting for its turn to be delivered
@@ -60,9 +61,13 @@ struct ConversationLog::Operation
     bool exclusive = false;
     Stage stage = Stage::Checking;
     SendRequest send; // appends
+    quint64 submitted = 0; // appends: numbered in submission order (SendOrderGuard)
     Callback<StoredSend> appended;
     protocol::Message message; // appends, once the seq is known
     QList<OperationPtr> followers; // appends of the same (from, cid) that arrived meanwhile
+    // The next append of the same connection to the conversation, waiting for this one's
+    // sends item before writing its own.
+    OperationPtr nextSends;
     std::function<void()> run; // exclusive: starts the work
     std::function<void()> deliver; // set when Finished: calls the caller back
 };
@@ -114,6 +119,11 @@ void ConversationLog::finish(Operation *operation, std::function<void()> deliver
 
 void ConversationLog::finishAppend(Operation *operation, Result<StoredSend> result)
 {
+    // First, so that nothing admitted from here on overtakes the failed message.
+    if (!result)
+        m_sendOrder.failed(operation->send, result.error(), QDateTime::currentMSecsSinceEpoch(),
+            operation->submitted);
+    sendsItemSettled(operation, bool(result));
     const auto leader = m_sendsInFlight.find(sendId(operation->send.from, operation->send.cid));
     if (leader != m_sendsInFlight.end() && leader->second == operation)
         m_sendsInFlight.erase(leader);
@@ -154,15 +164,27 @@ void ConversationLog::pump(QString conv)
         return;
     // Seqs go out in submission order: the ready appends up to the first one still
     // checking its cid, or up to a receipt/history, which waits for all of them.
+    // A connection's append after one of its failed ones is refused here, where it would
+    // take its seq (SendOrderGuard).
     QList<OperationPtr> batch;
+    QList<std::pair<OperationPtr, StoreError>> refused;
+    const qint64 now = QDateTime::currentMSecsSinceEpoch();
     for (const OperationPtr &operation : lane.operations) {
         if (operation->exclusive || operation->stage == Operation::Stage::Checking)
             break;
-        if (operation->stage == Operation::Stage::Ready)
+        if (operation->stage != Operation::Stage::Ready)
+            continue;
+        if (auto refusal = m_sendOrder.admit(operation->send, now, operation->submitted))
+            refused.append({operation, *refusal});
+        else
             batch.append(operation);
     }
+    for (const auto &[operation, refusal] : refused)
+        operation->stage = Operation::Stage::Refused; // out of the next pump's batches
     if (!batch.isEmpty())
-        allocate(conv, batch);
+        allocate(conv, batch); // before the refusals: finishing them pumps this lane again
+    for (const auto &[operation, refusal] : refused)
+        finishAppend(operation.get(), refusal);
 }
 
 // ---- append ---------------------------------------------------------------------
@@ -172,8 +194,12 @@ void ConversationLog::appendMessage(const SendRequest &send, Callback<StoredSend
     auto operation = std::make_shared<Operation>();
     operation->conv = protocol::conversationId(send.from, send.to);
     operation->send = send;
+    operation->submitted = ++m_appendsSubmitted;
     operation->appended = std::move(done);
     enqueue(operation);
+    // A held message that was stored before (its message item failed) is answered as a
+    // duplicate without passing pump(): its coming ends the hold here.
+    m_sendOrder.sentAgain(send);
     // A resend that overtakes its original (a client reconnecting while the first send
     // is being stored) would find no sends item yet, take a seq of its own and leave it
     // as a gap: it waits for the original instead and answers as its duplicate.
@@ -384,9 +410,54 @@ void ConversationLog::assignSeqs(
         operation->message = protocol::Message {
             conv, lastSeq.value() - batch.size() + 1 + i, s.from, s.to, s.cid, s.body, s.ts};
         operation->stage = Operation::Stage::Storing;
-        storeMessage(batch.at(i));
+        startStoring(batch.at(i));
     }
     pump(conv); // the next ready appends may take their seqs now
+}
+
+void ConversationLog::startStoring(const OperationPtr &operation)
+{
+    if (operation->send.origin != 0) {
+        Lane &lane = m_lanes[operation->conv];
+        const auto [tail, fresh] = lane.sendsTails.try_emplace(operation->send.origin, operation);
+        if (!fresh) {
+            tail->second->nextSends = operation; // starts in sendsItemSettled
+            tail->second = operation;
+            return;
+        }
+    }
+    storeMessage(operation);
+}
+
+void ConversationLog::sendsItemSettled(Operation *operation, bool written)
+{
+    if (operation->send.origin == 0 || operation->stage != Operation::Stage::Storing)
+        return;
+    const auto lane = m_lanes.find(operation->conv);
+    if (lane == m_lanes.end())
+        return;
+    auto &tails = lane->second.sendsTails;
+    const auto tail = tails.find(operation->send.origin);
+    OperationPtr next = std::exchange(operation->nextSends, {});
+    if (!next) {
+        if (tail != tails.end() && tail->second.get() == operation)
+            tails.erase(tail);
+        return;
+    }
+    if (written) {
+        storeMessage(next);
+        return;
+    }
+    // The ones after took their seqs after the failed one: stored now they would come
+    // before it once the client sends it again. Their seqs stay gaps; they are resent too.
+    if (tail != tails.end())
+        tails.erase(tail);
+    const StoreError overtaking = SendOrderGuard::overtaking(operation->send.to);
+    while (next) {
+        OperationPtr after = std::exchange(next->nextSends, {});
+        finishAppend(next.get(), overtaking);
+        next = std::move(after);
+    }
 }
 
 // Step 3: the sends item claims the cid for this seq; step 4: the message item.
@@ -413,6 +484,7 @@ void ConversationLog::storeMessage(const OperationPtr &operation)
             return;
         }
         if (!claimed.value()) {
+            sendsItemSettled(operation.get(), true);
             writeMessage(operation->message, written);
             return;
         }
@@ -429,6 +501,7 @@ void ConversationLog::storeMessage(const OperationPtr &operation)
                               : found.error());
                     return;
                 }
+                sendsItemSettled(operation.get(), true); // ours, or the cid's first send
                 const protocol::Message first = messageOf(*found.value());
                 if (first.conv == operation->message.conv && first.seq == operation->message.seq) {
                     writeMessage(operation->message, written);

@@ -18,6 +18,14 @@
 // nodes and BatchWriteItem takes no conditions. Once a message item is confirmed the
 // search indexer hears of it (dynamoindexer.h); the ack does not wait for the index.
 //
+// Send order. A connection's messages take seqs in the order it sent them, also when
+// some fail (SendOrderGuard, protocol.md §6): after a failed append, that connection's
+// later appends to the conversation that have no seq yet are refused until the failed one
+// comes again; and its sends items are written one after the other (the next once the one
+// before is written), so a failed sends item (a seq left as a gap) fails the later ones
+// that already took seqs instead of letting them be stored after it. Appends of different
+// connections, and of one connection to different conversations, still overlap.
+//
 // Timestamps. Within a conversation a message's ts is never below the one before it (a
 // claim raises a ts below the conversation's lastTs to it), so seq order is time order,
 // which the search index's segments rely on.
@@ -26,6 +34,7 @@
 #include "dynamobatch.h"
 #include "dynamoindexer.h"
 #include "dynamotables.h"
+#include "sendorder.h"
 #include "store.h"
 
 #include <deque>
@@ -53,6 +62,9 @@ private:
     {
         std::deque<OperationPtr> operations; // submission order
         bool allocating = false; // a claim of seqs on lastSeq is in flight
+        // origin -> the newest of its appends whose sends item is being written or waits
+        // for the one before it (Operation::nextSends)
+        std::unordered_map<quint64, OperationPtr> sendsTails;
     };
 
     template<typename T>
@@ -72,6 +84,11 @@ private:
         std::optional<qint64> expected, qint64 previousTs, int round);
     void createConversation(const QString &conv, const QList<OperationPtr> &batch, int round);
     void assignSeqs(const QString &conv, const QList<OperationPtr> &batch, Result<qint64> lastSeq);
+    // Writes the sends item now, or once the one before it of the same connection is.
+    void startStoring(const OperationPtr &operation);
+    // The sends item of `operation` is written (or failed): the next of its connection goes
+    // on (or fails too). Does nothing the second time.
+    void sendsItemSettled(Operation *operation, bool written);
     void storeMessage(const OperationPtr &operation);
     void writeMessage(const protocol::Message &message, std::function<void(Result<bool>)> done);
     void ensureMessage(const protocol::Message &message, std::function<void(Result<bool>)> done);
@@ -95,6 +112,8 @@ private:
         qint64 ts = 0;
     };
     std::unordered_map<QString, Claimed> m_knownLastSeq;
+    SendOrderGuard m_sendOrder;
+    quint64 m_appendsSubmitted = 0;
 };
 
 } // namespace parley::server::dynamo

@@ -13,6 +13,7 @@ struct StoreError
 {
     enum class Code {
         NotFound, // no such user/token/conversation
+        Forbidden, // not a member of the group (also for a group id that does not exist)
         Conflict, // already exists (user name taken)
         Invalid, // the request cannot be answered as given (a search cursor that is not ours)
         Unavailable, // the backend is down or overloaded: retry later

@@ -982,6 +982,8 @@ Error Session::storeError(const QString &rid, const StoreError &error) const
         return {rid, ErrorCode::BadRequest, error.message, {}};
     case StoreError::Code::NotFound:
         return {rid, ErrorCode::NotFound, u"not found"_s, {}};
+    case StoreError::Code::Forbidden:
+        return {rid, ErrorCode::Forbidden, error.message, {}};
     case StoreError::Code::Conflict:
         return {rid, ErrorCode::BadRequest, u"conflicting request"_s, {}};
     case StoreError::Code::Unavailable:

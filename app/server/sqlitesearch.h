@@ -81,11 +81,45 @@ inline constexpr QStringView SchemaV3[] = {
                  u"new.body, " PARLEY_SEARCH_MEMBERS(u"new.") u"); END",
 };
 
+// Version 4 (group conversations, docs/groups.md): `messages` is rebuilt without its
+// reference to `conversations`, with a nullable `recipient` and an `event` column
+// (SqliteStore's kSchemaV4), so the view and the triggers that read it are dropped before
+// and made again after, and a group message (no recipient) has the group as its audience:
+// "c" and its conversation id instead of the two users' "u" tokens. One-on-one messages
+// keep exactly the text they were indexed with, which FTS5's 'delete' needs.
+#define PARLEY_SEARCH_AUDIENCE(row)                                                                \
+    u"CASE WHEN " row u"recipient IS NULL THEN char(57344) || 'c' || hex(" row u"conv)"            \
+    u" || ' ' || char(57344) || 's' || hex(" row u"sender) ELSE " PARLEY_SEARCH_MEMBERS(           \
+        row) u" END"
+
+inline constexpr QStringView DropBeforeV4[] = {
+    u"DROP TRIGGER message_search_delete",
+    u"DROP TRIGGER message_search_update",
+    u"DROP VIEW message_search_source",
+};
+
+inline constexpr QStringView CreateAfterV4[] = {
+    u"CREATE VIEW message_search_source AS SELECT id, body, " PARLEY_SEARCH_AUDIENCE(
+        u"") u" AS members FROM messages",
+    u"CREATE TRIGGER message_search_delete AFTER DELETE ON messages"
+    u" WHEN old.id <= (SELECT indexed_up_to FROM search_progress) BEGIN"
+    u" INSERT INTO message_search (message_search, rowid, body, members)"
+    u" VALUES ('delete', old.id, old.body, " PARLEY_SEARCH_AUDIENCE(u"old.") u"); END",
+    u"CREATE TRIGGER message_search_update AFTER UPDATE ON messages"
+    u" WHEN old.id <= (SELECT indexed_up_to FROM search_progress) BEGIN"
+    u" INSERT INTO message_search (message_search, rowid, body, members)"
+    u" VALUES ('delete', old.id, old.body, " PARLEY_SEARCH_AUDIENCE(
+        u"old.") u");"
+                 u" INSERT INTO message_search (rowid, body, members) VALUES (new.id, "
+                 u"new.body, " PARLEY_SEARCH_AUDIENCE(u"new.") u"); END",
+};
+
 // Indexes the messages with ids in (?, ?]: binds the last indexed id and the newest id.
 inline constexpr QStringView IndexPending
-    = u"INSERT INTO message_search (rowid, body, members) SELECT id, body, " PARLEY_SEARCH_MEMBERS(
+    = u"INSERT INTO message_search (rowid, body, members) SELECT id, body, " PARLEY_SEARCH_AUDIENCE(
         u"") u" FROM messages WHERE id > ? AND id <= ? ORDER BY id";
 
+#undef PARLEY_SEARCH_AUDIENCE
 #undef PARLEY_SEARCH_MEMBERS
 
 // How long a stored message may wait for the index when nothing searches, and how many may

@@ -7,10 +7,16 @@
 //   conversations(conv TEXT PK "a:b", user_a < user_b -> users, last_seq, last_ts,
 //                 a_delivered, a_read, b_delivered, b_read)  WITHOUT ROWID, indexed by
 //                 user_a and by user_b (not by last_ts, which changes on every send)
-//   messages(id INTEGER PK, conv -> conversations, seq, sender, recipient, cid, body, ts)
+//   messages(id INTEGER PK, conv, seq, sender, recipient NULL, cid, body, ts, event NULL)
 //                 UNIQUE(conv, seq) serves history, UNIQUE(sender, cid) is the
 //                 idempotency key. A rowid table on purpose: bodies can be large, and
-//                 an FTS5 external-content index (search) needs an integer rowid.
+//                 an FTS5 external-content index (search) needs an integer rowid. Since
+//                 version 4 `conv` is a one-on-one conversation or a group; a group's
+//                 messages have no recipient, its membership entries an `event` (JSON).
+//   groups(conv TEXT PK "g:...", name, created_by -> users, created_at, last_seq, last_ts)
+//   group_members(conv -> groups, user -> users, admin, joined_seq, left_seq NULL,
+//                 delivered, read) WITHOUT ROWID, indexed by user (version 4,
+//                 docs/groups.md); a former member keeps their row with left_seq set.
 //   message_search: FTS5 over messages.body and who may see each message (version 2;
 //                 sqlitesearch.h), written in batches by the store thread since version 3:
 //   search_progress(indexed_up_to): the highest message id the index holds. Messages above
@@ -34,6 +40,8 @@
 #include <QDeadlineTimer>
 #include <QDir>
 #include <QFile>
+#include <QJsonArray>
+#include <QJsonDocument>
 #include <QRandomGenerator>
 #include <QSqlDatabase>
 #include <QSqlError>
@@ -77,8 +85,43 @@ constexpr QStringView kSchemaV1[] = {
     u"CREATE UNIQUE INDEX messages_by_sender_cid ON messages(sender, cid)",
 };
 
-constexpr std::array<std::span<const QStringView>, 3> kMigrations
-    = {kSchemaV1, sqlitesearch::SchemaV2, sqlitesearch::SchemaV3};
+// Version 4: group conversations (docs/groups.md). `messages` is rebuilt the way SQLite
+// documents for a changed constraint (a new table, a copy with the same ids, drop, rename):
+// `conv` no longer references `conversations` (a group's id is in `groups`; appends are
+// the only writers and check the conversation), `recipient` may be NULL (a group message
+// has none) and `event` holds a membership entry's JSON. The same ids keep the search index
+// valid. With foreign keys on, the DROP deletes the rows first: the upgrade reads and
+// writes every message twice, once.
+constexpr QStringView kSchemaV4[] = {
+    u"CREATE TABLE groups (conv TEXT PRIMARY KEY NOT NULL, name TEXT NOT NULL,"
+    u" created_by TEXT NOT NULL REFERENCES users(name), created_at INTEGER NOT NULL,"
+    u" last_seq INTEGER NOT NULL DEFAULT 0, last_ts INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID",
+    u"CREATE TABLE group_members (conv TEXT NOT NULL REFERENCES groups(conv),"
+    u" user TEXT NOT NULL REFERENCES users(name),"
+    u" admin INTEGER NOT NULL DEFAULT 0, joined_seq INTEGER NOT NULL, left_seq INTEGER,"
+    u" delivered INTEGER NOT NULL DEFAULT 0, read INTEGER NOT NULL DEFAULT 0,"
+    u" PRIMARY KEY (conv, user)) WITHOUT ROWID",
+    u"CREATE INDEX group_members_by_user ON group_members(user)",
+    sqlitesearch::DropBeforeV4[0],
+    sqlitesearch::DropBeforeV4[1],
+    sqlitesearch::DropBeforeV4[2],
+    u"CREATE TABLE messages_v4 (id INTEGER PRIMARY KEY, conv TEXT NOT NULL,"
+    u" seq INTEGER NOT NULL, sender TEXT NOT NULL, recipient TEXT, cid TEXT NOT NULL,"
+    u" body TEXT NOT NULL, ts INTEGER NOT NULL, event TEXT, UNIQUE (conv, seq))",
+    u"INSERT INTO messages_v4 (id, conv, seq, sender, recipient, cid, body, ts)"
+    u" SELECT id, conv, seq, sender, recipient, cid, body, ts FROM messages ORDER BY id",
+    u"DROP TABLE messages",
+    u"ALTER TABLE messages_v4 RENAME TO messages",
+    u"CREATE UNIQUE INDEX messages_by_sender_cid ON messages(sender, cid)",
+    sqlitesearch::CreateAfterV4[0],
+    sqlitesearch::CreateAfterV4[1],
+    sqlitesearch::CreateAfterV4[2],
+};
+static_assert(
+    std::size(sqlitesearch::DropBeforeV4) == 3 && std::size(sqlitesearch::CreateAfterV4) == 3);
+
+constexpr std::array<std::span<const QStringView>, 4> kMigrations
+    = {kSchemaV1, sqlitesearch::SchemaV2, sqlitesearch::SchemaV3, kSchemaV4};
 
 constexpr qint64 kMaxHistory = 1000;
 constexpr qint64 kMaxUsers = 1000;
@@ -144,6 +187,34 @@ constexpr QStringView HistoryRange = u"SELECT seq, sender, recipient, cid, body,
                                      u" WHERE conv = ? AND seq BETWEEN ? AND ? ORDER BY seq";
 constexpr QStringView Peers = u"SELECT user_b FROM conversations WHERE user_a = ?"
                               u" UNION SELECT user_a FROM conversations WHERE user_b = ?";
+// Groups (version 4). A membership entry is a message with an `event` and no recipient;
+// its (sender, cid) makes the request idempotent like a message's.
+constexpr QStringView InsertGroup = u"INSERT INTO groups (conv, name, created_by, created_at,"
+                                    u" last_seq, last_ts) VALUES (?, ?, ?, ?, 1, ?)";
+constexpr QStringView FindGroup
+    = u"SELECT name, created_by, last_seq, last_ts FROM groups WHERE conv = ?";
+constexpr QStringView GroupMembers
+    = u"SELECT user, admin, joined_seq, left_seq, delivered, read FROM group_members"
+      u" WHERE conv = ? ORDER BY user";
+constexpr QStringView MemberSince
+    = u"SELECT joined_seq FROM group_members WHERE conv = ? AND user = ? AND left_seq IS NULL";
+// A former member added again keeps their receipts: they only ever grow.
+constexpr QStringView JoinGroup
+    = u"INSERT INTO group_members (conv, user, admin, joined_seq) VALUES (?, ?, ?, ?)"
+      u" ON CONFLICT (conv, user) DO UPDATE SET admin = excluded.admin,"
+      u" joined_seq = excluded.joined_seq, left_seq = NULL";
+constexpr QStringView LeaveGroup
+    = u"UPDATE group_members SET left_seq = ?, admin = 0 WHERE conv = ? AND user = ?";
+constexpr QStringView SetGroupAdmin
+    = u"UPDATE group_members SET admin = ? WHERE conv = ? AND user = ?";
+constexpr QStringView RenameGroup = u"UPDATE groups SET name = ? WHERE conv = ?";
+constexpr QStringView BumpGroup = u"UPDATE groups SET last_seq = last_seq + 1, last_ts = ?"
+                                  u" WHERE conv = ? RETURNING last_seq";
+constexpr QStringView InsertGroupMessage
+    = u"INSERT INTO messages (conv, seq, sender, recipient, cid, body, ts, event)"
+      u" VALUES (?, ?, ?, NULL, ?, ?, ?, ?)";
+constexpr QStringView FindEntryByCid
+    = u"SELECT conv, seq, ts, event FROM messages WHERE sender = ? AND cid = ?";
 } // namespace Sql
 
 // Busy, locked, out of memory, read-only, I/O error, disk full, cannot open:
@@ -399,6 +470,300 @@ std::unique_ptr<SqliteStore::Task> task(
     return std::make_unique<TypedTask<T>>(writes, std::move(body), std::move(done));
 }
 
+// ---- groups (docs/groups.md) ----
+
+bool isGroupId(const QString &conv)
+{
+    return conv.startsWith(u"g:"_s);
+}
+
+const StoreError &notAMember()
+{
+    static const StoreError error {
+        StoreError::Code::Forbidden, u"conv: you are not a member of this group"_s};
+    return error;
+}
+
+// The group as stored; nullopt (and no error) when there is no such group.
+Result<std::optional<GroupState>> loadGroup(Connection &db, const QString &conv)
+{
+    std::optional<GroupState> group;
+    if (!db.select(Sql::FindGroup, {conv}, [&](const QSqlQuery &q) {
+            group = GroupState {conv, q.value(0).toString(), q.value(1).toString(), {},
+                q.value(2).toLongLong(), q.value(3).toLongLong()};
+        }))
+        return db.error();
+    if (!group)
+        return std::optional<GroupState>();
+    if (!db.select(Sql::GroupMembers, {conv}, [&](const QSqlQuery &q) {
+            GroupMember m {q.value(0).toString(), q.value(1).toBool(), q.value(2).toLongLong(),
+                std::nullopt, q.value(4).toLongLong(), q.value(5).toLongLong()};
+            if (!q.value(3).isNull())
+                m.leftSeq = q.value(3).toLongLong();
+            group->members.append(m);
+        }))
+        return db.error();
+    return group;
+}
+
+// Appends the group's next entry or message (the group exists): its seq.
+Result<qint64> appendGroupRow(Connection &db, const QString &conv, const QString &from,
+    const QString &cid, const QString &body, qint64 ts, const QString &event)
+{
+    qint64 seq = 0;
+    if (!db.select(
+            Sql::BumpGroup, {ts, conv}, [&](const QSqlQuery &q) { seq = q.value(0).toLongLong(); }))
+        return db.error();
+    // A null QVariant binds SQL NULL: a message has no event.
+    if (!db.exec(Sql::InsertGroupMessage,
+            {conv, seq, from, cid, body, ts, event.isEmpty() ? QVariant() : QVariant(event)}))
+        return db.error();
+    return seq;
+}
+
+Result<StoredSend> appendToGroup(Connection &db, const SendRequest &send)
+{
+    bool member = false;
+    if (!db.select(
+            Sql::MemberSince, {send.to, send.from}, [&](const QSqlQuery &) { member = true; }))
+        return db.error();
+    if (!member)
+        return notAMember();
+    const Result<qint64> seq
+        = appendGroupRow(db, send.to, send.from, send.cid, send.body, send.ts, {});
+    if (!seq)
+        return seq.error();
+    return StoredSend {
+        protocol::Message {send.to, seq.value(), send.from, {}, send.cid, send.body, send.ts},
+        false};
+}
+
+QString groupOpName(GroupOp op)
+{
+    switch (op) {
+    case GroupOp::Add:
+        return u"add"_s;
+    case GroupOp::Remove:
+        return u"remove"_s;
+    case GroupOp::Leave:
+        return u"leave"_s;
+    case GroupOp::Rename:
+        return u"rename"_s;
+    case GroupOp::MakeAdmin:
+        return u"admin"_s;
+    case GroupOp::MakeMember:
+        return u"member"_s;
+    }
+    return {};
+}
+
+// A (sender, cid) already stored: the first outcome again if it was this kind of entry.
+std::optional<Result<GroupOutcome>> repeatedEntry(
+    Connection &db, const QString &actor, const QString &cid, const QString &user)
+{
+    std::optional<GroupOutcome> first;
+    bool isEntry = false;
+    if (!db.select(Sql::FindEntryByCid, {actor, cid}, [&](const QSqlQuery &q) {
+            first = GroupOutcome {};
+            first->entry = protocol::Message {q.value(0).toString(), q.value(1).toLongLong(), actor,
+                {}, cid, {}, q.value(2).toLongLong()};
+            isEntry = !q.value(3).isNull();
+            first->event = QJsonDocument::fromJson(q.value(3).toString().toUtf8()).object();
+            first->duplicate = true;
+        }))
+        return Result<GroupOutcome>(db.error());
+    if (!first)
+        return std::nullopt;
+    if (!isEntry)
+        return Result<GroupOutcome>(
+            StoreError {StoreError::Code::Invalid, u"cid: already used by a message of yours"_s});
+    const auto group = loadGroup(db, first->entry.conv);
+    if (!group)
+        return Result<GroupOutcome>(group.error());
+    if (!group.value() || !group.value()->member(user))
+        return Result<GroupOutcome>(notAMember());
+    first->group = *group.value();
+    return Result<GroupOutcome>(*first);
+}
+
+QString newGroupId()
+{
+    QByteArray random(16, Qt::Uninitialized);
+    QRandomGenerator::system()->generate(random.begin(), random.end());
+    return u"g:"_s
+        + QString::fromLatin1(
+            random.toBase64(QByteArray::Base64UrlEncoding | QByteArray::OmitTrailingEquals));
+}
+
+Result<GroupOutcome> createGroup(Connection &db, const NewGroup &group)
+{
+    if (auto repeated = repeatedEntry(db, group.creator, group.cid, group.creator))
+        return *repeated;
+    for (const QString &user : group.members) {
+        bool exists = false;
+        if (!db.select(Sql::FindUser, {user}, [&](const QSqlQuery &) { exists = true; }))
+            return db.error();
+        if (!exists)
+            return StoreError {
+                StoreError::Code::NotFound, u"members: there is no user named '%1'"_s.arg(user)};
+    }
+    const QString conv = newGroupId();
+    if (!db.exec(Sql::InsertGroup, {conv, group.name, group.creator, group.ts, group.ts}))
+        return db.error();
+    if (!db.exec(Sql::JoinGroup, {conv, group.creator, true, 1}))
+        return db.error();
+    for (const QString &user : group.members) {
+        if (!db.exec(Sql::JoinGroup, {conv, user, false, 1}))
+            return db.error();
+    }
+    GroupOutcome outcome;
+    outcome.event = QJsonObject {{u"op"_s, u"create"_s}, {u"name"_s, group.name},
+        {u"users"_s, QJsonArray::fromStringList(group.members)}};
+    const QString event
+        = QString::fromUtf8(QJsonDocument(outcome.event).toJson(QJsonDocument::Compact));
+    // The group starts at last_seq 1: its creation is entry 1.
+    if (!db.exec(
+            Sql::InsertGroupMessage, {conv, 1, group.creator, group.cid, u""_s, group.ts, event}))
+        return db.error();
+    outcome.entry = protocol::Message {conv, 1, group.creator, {}, group.cid, {}, group.ts};
+    const auto stored = loadGroup(db, conv);
+    if (!stored)
+        return stored.error();
+    outcome.group = *stored.value();
+    return outcome;
+}
+
+Result<GroupOutcome> changeGroup(Connection &db, const GroupChange &change)
+{
+    if (auto repeated = repeatedEntry(db, change.actor, change.cid, change.actor))
+        return *repeated;
+    const auto loaded = loadGroup(db, change.conv);
+    if (!loaded)
+        return loaded.error();
+    if (!loaded.value() || !loaded.value()->isMember(change.actor))
+        return notAMember();
+    const GroupState &group = *loaded.value();
+    const GroupMember *actor = group.member(change.actor);
+    if (change.op != GroupOp::Leave && !actor->admin)
+        return StoreError {
+            StoreError::Code::Forbidden, u"only an admin of the group can do this"_s};
+
+    const auto invalid = [](const QString &message) {
+        return StoreError {StoreError::Code::Invalid, message};
+    };
+    QStringList current, admins;
+    for (const GroupMember &m : group.members) {
+        if (!m.leftSeq) {
+            current.append(m.user);
+            if (m.admin)
+                admins.append(m.user);
+        }
+    }
+    QStringList users = change.op == GroupOp::Leave ? QStringList {change.actor} : change.users;
+    switch (change.op) {
+    case GroupOp::Add:
+        if (current.size() + users.size() > change.maxMembers)
+            return invalid(u"users: a group has at most %1 members"_s.arg(change.maxMembers));
+        for (const QString &user : users) {
+            if (current.contains(user))
+                return invalid(u"users: '%1' is already a member"_s.arg(user));
+            bool exists = false;
+            if (!db.select(Sql::FindUser, {user}, [&](const QSqlQuery &) { exists = true; }))
+                return db.error();
+            if (!exists)
+                return StoreError {
+                    StoreError::Code::NotFound, u"users: there is no user named '%1'"_s.arg(user)};
+        }
+        break;
+    case GroupOp::Remove:
+    case GroupOp::Leave:
+    case GroupOp::MakeMember:
+        for (const QString &user : users) {
+            if (!current.contains(user))
+                return invalid(u"users: '%1' is not a member"_s.arg(user));
+            if (change.op == GroupOp::MakeMember && !admins.contains(user))
+                return invalid(u"users: '%1' is not an admin"_s.arg(user));
+        }
+        if (change.op == GroupOp::Remove && users.contains(change.actor))
+            return invalid(u"users: to leave the group, leave it"_s);
+        {
+            QStringList remainingAdmins = admins, remaining = current;
+            for (const QString &user : users) {
+                remainingAdmins.removeAll(user);
+                if (change.op != GroupOp::MakeMember)
+                    remaining.removeAll(user);
+            }
+            if (remainingAdmins.isEmpty() && !remaining.isEmpty())
+                return invalid(u"the group needs an admin: name another admin first"_s);
+        }
+        break;
+    case GroupOp::MakeAdmin:
+        for (const QString &user : users) {
+            if (!current.contains(user))
+                return invalid(u"users: '%1' is not a member"_s.arg(user));
+            if (admins.contains(user))
+                return invalid(u"users: '%1' is already an admin"_s.arg(user));
+        }
+        break;
+    case GroupOp::Rename:
+        if (change.name == group.name)
+            return invalid(u"name: the group already has this name"_s);
+        break;
+    }
+
+    GroupOutcome outcome;
+    outcome.event = QJsonObject {{u"op"_s, groupOpName(change.op)}};
+    if (change.op == GroupOp::Rename)
+        outcome.event.insert(u"name"_s, change.name);
+    else
+        outcome.event.insert(u"users"_s, QJsonArray::fromStringList(users));
+    const QString event
+        = QString::fromUtf8(QJsonDocument(outcome.event).toJson(QJsonDocument::Compact));
+    const Result<qint64> seq
+        = appendGroupRow(db, change.conv, change.actor, change.cid, u""_s, change.ts, event);
+    if (!seq)
+        return seq.error();
+    for (const QString &user : users) {
+        bool ok = true;
+        switch (change.op) {
+        case GroupOp::Add:
+            ok = db.exec(Sql::JoinGroup, {change.conv, user, false, seq.value()});
+            break;
+        case GroupOp::Remove:
+        case GroupOp::Leave:
+            ok = db.exec(Sql::LeaveGroup, {seq.value(), change.conv, user});
+            break;
+        case GroupOp::MakeAdmin:
+        case GroupOp::MakeMember:
+            ok = db.exec(Sql::SetGroupAdmin, {change.op == GroupOp::MakeAdmin, change.conv, user});
+            break;
+        case GroupOp::Rename:
+            break;
+        }
+        if (!ok)
+            return db.error();
+    }
+    if (change.op == GroupOp::Rename && !db.exec(Sql::RenameGroup, {change.name, change.conv}))
+        return db.error();
+    outcome.entry
+        = protocol::Message {change.conv, seq.value(), change.actor, {}, change.cid, {}, change.ts};
+    const auto stored = loadGroup(db, change.conv);
+    if (!stored)
+        return stored.error();
+    outcome.group = *stored.value();
+    return outcome;
+}
+
+Result<GroupState> readGroup(Connection &db, const QString &conv, const QString &user)
+{
+    const auto group = loadGroup(db, conv);
+    if (!group)
+        return group.error();
+    if (!group.value() || !group.value()->member(user))
+        return notAMember();
+    return *group.value();
+}
+
 Result<StoredSend> append(Connection &db, const SendRequest &send)
 {
     std::optional<protocol::Message> first;
@@ -411,6 +776,8 @@ Result<StoredSend> append(Connection &db, const SendRequest &send)
     if (first)
         return StoredSend {*first, true};
 
+    if (isGroupId(send.to))
+        return appendToGroup(db, send);
     const QString conv = conversationKey(send.from, send.to);
     qint64 seq = 0;
     if (!db.select(Sql::BumpConversation, {send.ts, conv},
@@ -491,7 +858,7 @@ Result<QList<protocol::ConversationSummary>> summaries(Connection &db, const QSt
 Result<HistorySlice> history(Connection &db, const HistoryQuery &query)
 {
     qint64 last = 0;
-    if (!db.select(Sql::FindConversation, {query.conv},
+    if (!db.select(isGroupId(query.conv) ? Sql::FindGroup : Sql::FindConversation, {query.conv},
             [&](const QSqlQuery &q) { last = q.value(2).toLongLong(); }))
         return db.error();
     // Work on the seq range 1..last (gaps included), so `limit` and `more` count
@@ -911,6 +1278,24 @@ void SqliteStore::appendMessage(const SendRequest &send, Callback<StoredSend> do
             return Result<StoredSend>(*refused);
         return append(db, send);
     }));
+}
+
+void SqliteStore::createGroup(const NewGroup &group, Callback<GroupOutcome> done)
+{
+    enqueue(task<GroupOutcome>(Writes, std::move(done),
+        [group](Connection &db) { return server::createGroup(db, group); }));
+}
+
+void SqliteStore::changeGroup(const GroupChange &change, Callback<GroupOutcome> done)
+{
+    enqueue(task<GroupOutcome>(Writes, std::move(done),
+        [change](Connection &db) { return server::changeGroup(db, change); }));
+}
+
+void SqliteStore::group(const QString &conv, const QString &user, Callback<GroupState> done)
+{
+    enqueue(task<GroupState>(Reads, std::move(done),
+        [conv, user](Connection &db) { return readGroup(db, conv, user); }));
 }
 
 void SqliteStore::updateReceipt(const ReceiptUpdate &update, Callback<ReceiptOutcome> done)

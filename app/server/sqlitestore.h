@@ -65,6 +65,10 @@ public:
     void conversationPeers(const QString &user, Callback<QStringList> done) override;
     void search(const SearchQuery &query, Callback<SearchPage> done) override;
 
+    void createGroup(const NewGroup &group, Callback<GroupOutcome> done) override;
+    void changeGroup(const GroupChange &change, Callback<GroupOutcome> done) override;
+    void group(const QString &conv, const QString &user, Callback<GroupState> done) override;
+
     void setLastSeen(const QString &user, qint64 ts, Callback<Done> done) override;
     void lastSeen(const QStringList &users, Callback<QHash<QString, qint64>> done) override;
 

@@ -13,6 +13,7 @@
 
 #include <QByteArray>
 #include <QHash>
+#include <QJsonObject>
 #include <QList>
 #include <QString>
 #include <QStringList>
@@ -115,6 +116,76 @@ struct SearchPage
     QStringList cursorAfter;
 };
 
+// ---- group conversations (docs/groups.md) ------------------------------------------
+
+struct GroupMember
+{
+    QString user;
+    bool admin = false;
+    qint64 joinedSeq = 0; // the entry that added them (1: the group's creation)
+    std::optional<qint64> leftSeq; // the entry that removed them (or they left); set: not a member
+    qint64 delivered = 0;
+    qint64 read = 0;
+    bool operator==(const GroupMember &) const = default;
+};
+
+struct GroupState
+{
+    QString conv; // "g:" + 22 base64url characters
+    QString name;
+    QString createdBy;
+    QList<GroupMember> members; // by user name; former members included (leftSeq set)
+    qint64 lastSeq = 0;
+    qint64 lastTs = 0;
+    // The member entry of `user`, if they ever were one.
+    const GroupMember *member(const QString &user) const
+    {
+        for (const GroupMember &m : members) {
+            if (m.user == user)
+                return &m;
+        }
+        return nullptr;
+    }
+    bool isMember(const QString &user) const // now
+    {
+        const GroupMember *m = member(user);
+        return m && !m->leftSeq;
+    }
+};
+
+struct NewGroup
+{
+    QString creator;
+    QString cid; // (creator, cid) is created at most once
+    QString name;
+    QStringList members; // the others, checked by the caller: distinct, valid, not the creator
+    qint64 ts = 0;
+};
+
+enum class GroupOp { Add, Remove, Leave, Rename, MakeAdmin, MakeMember };
+
+struct GroupChange
+{
+    QString actor;
+    QString cid; // the entry's cid: (actor, cid) is applied at most once
+    QString conv;
+    GroupOp op = GroupOp::Add;
+    QStringList users; // Add, Remove, MakeAdmin, MakeMember
+    QString name; // Rename
+    qint64 ts = 0;
+    int maxMembers = 256; // Add: the group's size limit, the actor included
+};
+
+// A membership entry: a stored message of the group (its seq, the actor as `from`, the
+// request's cid) whose `event` says what changed, and the group as it stands after it.
+struct GroupOutcome
+{
+    protocol::Message entry; // body empty
+    QJsonObject event; // {"op": "create"|"add"|..., "users": [...], "name": ...}
+    GroupState group;
+    bool duplicate = false; // the cid was applied before: entry and event are the first ones
+};
+
 struct StoreHealth
 {
     bool ok = false;
@@ -159,6 +230,16 @@ public:
 
     virtual void setLastSeen(const QString &user, qint64 ts, Callback<Done> done) = 0;
     virtual void lastSeen(const QStringList &users, Callback<QHash<QString, qint64>> done) = 0;
+
+    // Group conversations (docs/groups.md). createGroup: NotFound naming a member who does
+    // not exist. changeGroup: Forbidden unless the actor is a member (an admin for
+    // everything but Leave), also for an id that does not exist; Invalid for a change that
+    // changes nothing or would leave the group without an admin or over maxMembers;
+    // NotFound for an added user who does not exist. group: Forbidden unless `user` is or
+    // was a member.
+    virtual void createGroup(const NewGroup &group, Callback<GroupOutcome> done) = 0;
+    virtual void changeGroup(const GroupChange &change, Callback<GroupOutcome> done) = 0;
+    virtual void group(const QString &conv, const QString &user, Callback<GroupState> done) = 0;
 };
 
 } // namespace parley::server

@@ -26,6 +26,10 @@ QString describe(const StoreError &error)
     return u"code %1: %2"_s.arg(int(error.code)).arg(error.message);
 }
 
+// FTS5's own check that the index agrees with the rows it was built from.
+const QString IntegrityCheck
+    = u"INSERT INTO message_search (message_search, rank) VALUES ('integrity-check', 1)"_s;
+
 struct Sync
 {
     Store &store;
@@ -103,6 +107,7 @@ private Q_SLOTS:
     void indexFollowsInBatches();
     void indexCatchesUpWhenTheStoreOpens();
     void wordsSplitLikeFts5();
+    void groupMessagesStayOutOfOneOnOneSearches();
 
 private:
     std::unique_ptr<QTemporaryDir> m_dir;
@@ -373,9 +378,17 @@ void TestSqliteSearch::upgradeIndexesEarlierMessages()
         db.setDatabaseName(dir.filePath(u"parley.sqlite3"_s));
         QVERIFY(db.open());
         QSqlQuery check(db);
-        QVERIFY2(check.exec(u"INSERT INTO message_search (message_search, rank)"
-                            u" VALUES ('integrity-check', 1)"_s),
-            qPrintable(check.lastError().text()));
+        QVERIFY2(check.exec(IntegrityCheck), qPrintable(check.lastError().text()));
+        // Version 4 rebuilt `messages` with the same ids (the index refers to them) and
+        // the columns groups need.
+        QVERIFY(check.exec(u"SELECT group_concat(id || ':' || body || ':' || (event IS NULL),"
+                           u" '|') FROM messages ORDER BY id"_s));
+        QVERIFY(check.next());
+        QCOMPARE(check.value(0).toString(),
+            u"1:Old Café story:1|2:older news:1|3:café for cy:1|4:old friends:1"_s);
+        QVERIFY(check.exec(u"PRAGMA user_version"_s));
+        QVERIFY(check.next());
+        QCOMPARE(check.value(0).toInt(), 4);
     }
     QSqlDatabase::removeDatabase(u"tst-check"_s);
 }
@@ -503,5 +516,39 @@ void TestSqliteSearch::wordsSplitLikeFts5()
     QSqlDatabase::removeDatabase(u"fts5-words"_s);
 }
 
+// Group messages (schema version 4, docs/groups.md) are indexed with the group as their
+// audience, not two users: a one-on-one search never returns them, and the index stays
+// consistent with the rows it was built from (FTS5's integrity check).
+void TestSqliteSearch::groupMessagesStayOutOfOneOnOneSearches()
+{
+    for (const QString &user : {u"ann"_s, u"bob"_s, u"cy"_s})
+        m_sync->user(user);
+    const auto created = await<GroupOutcome>([&](auto done) {
+        m_store->createGroup(
+            NewGroup {u"ann"_s, u"g1"_s, u"Lunch"_s, {u"bob"_s, u"cy"_s}, 1}, done);
+    });
+    QVERIFY2(created, created ? "" : qPrintable(describe(created.error())));
+    const QString conv = created.value().group.conv;
+    QCOMPARE(m_sync->send(u"bob"_s, conv, u"pizza at noon"_s).seq, 2);
+    m_sync->send(u"ann"_s, u"bob"_s, u"pizza tonight"_s);
+    QCOMPARE(m_sync->bodies(u"bob"_s, u"pizza"_s), QStringList {u"pizza tonight"_s});
+    QCOMPARE(m_sync->bodies(u"cy"_s, u"pizza"_s), QStringList());
+    m_store->close();
+    {
+        QSqlDatabase db = QSqlDatabase::addDatabase(u"QSQLITE"_s, u"tst-group-check"_s);
+        db.setDatabaseName(m_dir->filePath(u"parley.sqlite3"_s));
+        QVERIFY(db.open());
+        QSqlQuery check(db);
+        QVERIFY2(check.exec(IntegrityCheck), qPrintable(check.lastError().text()));
+        // The group message's audience is the group.
+        QVERIFY(check.exec(u"SELECT count(*) FROM message_search WHERE members MATCH"
+                           u" '\"' || char(57344) || 'c' || hex('%1') || '\"'"_s.arg(conv)));
+        QVERIFY(check.next());
+        QCOMPARE(check.value(0).toInt(), 2); // the creation entry and the message
+    }
+    QSqlDatabase::removeDatabase(u"tst-group-check"_s);
+}
+
 QTEST_GUILESS_MAIN(TestSqliteSearch)
+
 #include "tst_sqlitesearch.moc"

@@ -64,6 +64,22 @@ struct Sync
         const SendRequest request {from, to, cid, body, ts, origin};
         return await<StoredSend>([&](auto done) { store.appendMessage(request, done); });
     }
+    Result<GroupOutcome> createGroup(const QString &creator, const QString &cid,
+        const QString &name, const QStringList &members, qint64 ts = 1000)
+    {
+        const NewGroup group {creator, cid, name, members, ts};
+        return await<GroupOutcome>([&](auto done) { store.createGroup(group, done); });
+    }
+    Result<GroupOutcome> changeGroup(const QString &actor, const QString &cid, const QString &conv,
+        GroupOp op, const QStringList &users = {}, const QString &name = {}, int maxMembers = 256)
+    {
+        const GroupChange change {actor, cid, conv, op, users, name, 2000, maxMembers};
+        return await<GroupOutcome>([&](auto done) { store.changeGroup(change, done); });
+    }
+    Result<GroupState> group(const QString &conv, const QString &user)
+    {
+        return await<GroupState>([&](auto done) { store.group(conv, user, done); });
+    }
     Result<ReceiptOutcome> receipt(
         const QString &user, const QString &conv, protocol::ReceiptKind kind, qint64 upTo)
     {
@@ -183,6 +199,11 @@ private Q_SLOTS:
     void lockedDatabaseIsUnavailable();
     void failedSendHoldsItsConnectionsLaterSends();
 
+    void groupIsCreatedOnceWithItsMembers();
+    void groupMessagesAreForMembersOnly();
+    void groupMembershipChangesAreEntries();
+    void groupChangesAreChecked();
+
     void receipts_data();
     void receipts();
     void receiptOnUnknownConversation();
@@ -229,7 +250,7 @@ void TestSqliteStore::openCreatesConfiguredDatabase()
 
     DirectConnection direct(path);
     QCOMPARE(direct.value(u"PRAGMA journal_mode"_s).toString(), u"wal"_s);
-    QCOMPARE(direct.value(u"PRAGMA user_version"_s).toInt(), 3);
+    QCOMPARE(direct.value(u"PRAGMA user_version"_s).toInt(), 4);
     QCOMPARE(
         direct.value(u"SELECT count(*) FROM sqlite_master WHERE name = 'messages'"_s).toInt(), 1);
     QCOMPARE(
@@ -646,6 +667,190 @@ void TestSqliteStore::failedSendHoldsItsConnectionsLaterSends()
     VERIFY_OK(second);
     QCOMPARE(first.value().message.seq, 3);
     QCOMPARE(second.value().message.seq, 4);
+}
+
+// ---- groups (docs/groups.md) ----
+
+namespace {
+
+// ann (its admin), bob and cy in the group "Lunch", and dan, who is not in it: its id.
+QString lunchGroup(Sync &sync)
+{
+    for (const QString &user : {u"ann"_s, u"bob"_s, u"cy"_s, u"dan"_s}) {
+        if (!sync.createUser(user))
+            return {};
+    }
+    const auto created = sync.createGroup(u"ann"_s, u"g1"_s, u"Lunch"_s, {u"bob"_s, u"cy"_s});
+    return created ? created.value().group.conv : QString();
+}
+
+QStringList currentMembers(const GroupState &group)
+{
+    QStringList users;
+    for (const GroupMember &m : group.members) {
+        if (!m.leftSeq)
+            users.append(m.admin ? m.user + u'*' : m.user);
+    }
+    return users;
+}
+
+} // namespace
+
+void TestSqliteStore::groupIsCreatedOnceWithItsMembers()
+{
+    for (const QString &user : {u"ann"_s, u"bob"_s, u"cy"_s})
+        VERIFY_OK(m_sync->createUser(user));
+    const auto created = m_sync->createGroup(u"ann"_s, u"g1"_s, u"Lunch"_s, {u"bob"_s, u"cy"_s});
+    VERIFY_OK(created);
+    const GroupOutcome &outcome = created.value();
+    QVERIFY(outcome.group.conv.startsWith(u"g:"_s));
+    QCOMPARE(outcome.group.conv.size(), 24); // "g:" and 128 bits of base64url
+    QCOMPARE(outcome.group.name, u"Lunch"_s);
+    QCOMPARE(outcome.group.createdBy, u"ann"_s);
+    QCOMPARE(outcome.group.lastSeq, 1);
+    QCOMPARE(currentMembers(outcome.group), (QStringList {u"ann*"_s, u"bob"_s, u"cy"_s}));
+    QCOMPARE(outcome.entry.seq, 1);
+    QCOMPARE(outcome.entry.from, u"ann"_s);
+    QCOMPARE(outcome.event.value(u"op"_s).toString(), u"create"_s);
+    QVERIFY(!outcome.duplicate);
+
+    // The same cid again: the same group, not a second one.
+    const auto again = m_sync->createGroup(u"ann"_s, u"g1"_s, u"Lunch"_s, {u"bob"_s, u"cy"_s});
+    VERIFY_OK(again);
+    QVERIFY(again.value().duplicate);
+    QCOMPARE(again.value().group.conv, outcome.group.conv);
+    QCOMPARE(again.value().entry.seq, 1);
+    // Another cid: another group, with another id.
+    const auto other = m_sync->createGroup(u"ann"_s, u"g2"_s, u"Lunch"_s, {u"bob"_s, u"cy"_s});
+    VERIFY_OK(other);
+    QVERIFY(other.value().group.conv != outcome.group.conv);
+
+    COMPARE_ERROR(m_sync->createGroup(u"ann"_s, u"g3"_s, u"x"_s, {u"bob"_s, u"ghost"_s}),
+        StoreError::Code::NotFound);
+    // A cid that named a message is not a group's.
+    VERIFY_OK(m_sync->send(u"ann"_s, u"bob"_s, u"m1"_s));
+    COMPARE_ERROR(m_sync->createGroup(u"ann"_s, u"m1"_s, u"x"_s, {u"bob"_s, u"cy"_s}),
+        StoreError::Code::Invalid);
+    // Groups are not one-on-one conversations.
+    QCOMPARE(m_sync->conversations(u"cy"_s).value().size(), 0);
+}
+
+void TestSqliteStore::groupMessagesAreForMembersOnly()
+{
+    const QString conv = lunchGroup(*m_sync);
+    QVERIFY(!conv.isEmpty());
+    const auto sent = m_sync->send(u"bob"_s, conv, u"b1"_s, u"noon?"_s, 1100);
+    VERIFY_OK(sent);
+    QCOMPARE(sent.value().message.conv, conv);
+    QCOMPARE(sent.value().message.seq, 2);
+    QCOMPARE(sent.value().message.to, QString());
+    const auto repeated = m_sync->send(u"bob"_s, conv, u"b1"_s, u"noon?"_s, 1100);
+    VERIFY_OK(repeated);
+    QVERIFY(repeated.value().duplicate);
+    QCOMPARE(repeated.value().message.seq, 2);
+    COMPARE_ERROR(m_sync->send(u"dan"_s, conv, u"d1"_s), StoreError::Code::Forbidden);
+    COMPARE_ERROR(m_sync->send(u"dan"_s, u"g:AAAAAAAAAAAAAAAAAAAAAA"_s, u"d2"_s),
+        StoreError::Code::Forbidden); // no such group: the same answer
+    COMPARE_ERROR(m_sync->group(conv, u"dan"_s), StoreError::Code::Forbidden);
+    COMPARE_ERROR(
+        m_sync->group(u"g:AAAAAAAAAAAAAAAAAAAAAA"_s, u"ann"_s), StoreError::Code::Forbidden);
+
+    const auto history = m_sync->history(HistoryQuery {conv, {}, {}, 10});
+    VERIFY_OK(history);
+    QCOMPARE(history.value().messages.size(), 2);
+    QCOMPARE(history.value().messages.at(0).seq, 1); // the creation entry
+    QCOMPARE(history.value().messages.at(0).body, QString());
+    QCOMPARE(history.value().messages.at(1).body, u"noon?"_s);
+    QCOMPARE(history.value().messages.at(1).from, u"bob"_s);
+}
+
+void TestSqliteStore::groupMembershipChangesAreEntries()
+{
+    const QString conv = lunchGroup(*m_sync);
+    QVERIFY(!conv.isEmpty());
+
+    const auto added = m_sync->changeGroup(u"ann"_s, u"e1"_s, conv, GroupOp::Add, {u"dan"_s});
+    VERIFY_OK(added);
+    QCOMPARE(added.value().entry.seq, 2);
+    QCOMPARE(added.value().event.value(u"op"_s).toString(), u"add"_s);
+    QCOMPARE(added.value().group.member(u"dan"_s)->joinedSeq, 2);
+    QCOMPARE(currentMembers(added.value().group),
+        (QStringList {u"ann*"_s, u"bob"_s, u"cy"_s, u"dan"_s}));
+    // Idempotent: the first entry again, nothing applied twice.
+    const auto again = m_sync->changeGroup(u"ann"_s, u"e1"_s, conv, GroupOp::Add, {u"dan"_s});
+    VERIFY_OK(again);
+    QVERIFY(again.value().duplicate);
+    QCOMPARE(again.value().entry.seq, 2);
+    QCOMPARE(again.value().group.lastSeq, 2);
+
+    VERIFY_OK(m_sync->send(u"dan"_s, conv, u"d1"_s, u"hi all"_s)); // seq 3
+    const auto removed = m_sync->changeGroup(u"ann"_s, u"e2"_s, conv, GroupOp::Remove, {u"bob"_s});
+    VERIFY_OK(removed);
+    QCOMPARE(removed.value().entry.seq, 4);
+    QCOMPARE(removed.value().group.member(u"bob"_s)->leftSeq, 4);
+    COMPARE_ERROR(m_sync->send(u"bob"_s, conv, u"b1"_s), StoreError::Code::Forbidden);
+    // A former member may still read what the group was (their client shows it read-only).
+    VERIFY_OK(m_sync->group(conv, u"bob"_s));
+
+    const auto renamed
+        = m_sync->changeGroup(u"cy"_s, u"e3"_s, conv, GroupOp::Rename, {}, u"Dinner"_s);
+    COMPARE_ERROR(renamed, StoreError::Code::Forbidden); // cy is no admin
+    VERIFY_OK(m_sync->changeGroup(u"ann"_s, u"e4"_s, conv, GroupOp::MakeAdmin, {u"cy"_s}));
+    const auto renamedNow
+        = m_sync->changeGroup(u"cy"_s, u"e5"_s, conv, GroupOp::Rename, {}, u"Dinner"_s);
+    VERIFY_OK(renamedNow);
+    QCOMPARE(renamedNow.value().group.name, u"Dinner"_s);
+    QCOMPARE(renamedNow.value().event.value(u"name"_s).toString(), u"Dinner"_s);
+    const auto left = m_sync->changeGroup(u"ann"_s, u"e6"_s, conv, GroupOp::Leave);
+    VERIFY_OK(left);
+    QCOMPARE(currentMembers(left.value().group), (QStringList {u"cy*"_s, u"dan"_s}));
+    // Bob, removed, comes back: from the entry that adds him.
+    const auto back = m_sync->changeGroup(u"cy"_s, u"e7"_s, conv, GroupOp::Add, {u"bob"_s});
+    VERIFY_OK(back);
+    QCOMPARE(back.value().group.member(u"bob"_s)->joinedSeq, back.value().entry.seq);
+    QVERIFY(!back.value().group.member(u"bob"_s)->leftSeq);
+
+    // Every change is in the history, in order.
+    const auto history = m_sync->history(HistoryQuery {conv, {}, {}, 50});
+    VERIFY_OK(history);
+    QList<qint64> seqs;
+    for (const protocol::Message &m : history.value().messages)
+        seqs.append(m.seq);
+    QCOMPARE(seqs, (QList<qint64> {1, 2, 3, 4, 5, 6, 7, 8}));
+}
+
+void TestSqliteStore::groupChangesAreChecked()
+{
+    const QString conv = lunchGroup(*m_sync);
+    QVERIFY(!conv.isEmpty());
+    using Code = StoreError::Code;
+    COMPARE_ERROR(m_sync->changeGroup(u"dan"_s, u"x1"_s, conv, GroupOp::Leave), Code::Forbidden);
+    COMPARE_ERROR(m_sync->changeGroup(u"bob"_s, u"x2"_s, conv, GroupOp::Add, {u"dan"_s}),
+        Code::Forbidden); // members are no admins
+    COMPARE_ERROR(m_sync->changeGroup(u"ann"_s, u"x3"_s, conv, GroupOp::Add, {u"bob"_s}),
+        Code::Invalid); // already a member
+    COMPARE_ERROR(
+        m_sync->changeGroup(u"ann"_s, u"x4"_s, conv, GroupOp::Add, {u"ghost"_s}), Code::NotFound);
+    COMPARE_ERROR(m_sync->changeGroup(u"ann"_s, u"x5"_s, conv, GroupOp::Add, {u"dan"_s}, {}, 3),
+        Code::Invalid); // over the size limit
+    COMPARE_ERROR(m_sync->changeGroup(u"ann"_s, u"x6"_s, conv, GroupOp::Remove, {u"dan"_s}),
+        Code::Invalid); // not a member
+    COMPARE_ERROR(m_sync->changeGroup(u"ann"_s, u"x7"_s, conv, GroupOp::Leave),
+        Code::Invalid); // the last admin, with members left
+    COMPARE_ERROR(m_sync->changeGroup(u"ann"_s, u"x8"_s, conv, GroupOp::MakeMember, {u"ann"_s}),
+        Code::Invalid); // likewise
+    COMPARE_ERROR(m_sync->changeGroup(u"ann"_s, u"x9"_s, conv, GroupOp::Rename, {}, u"Lunch"_s),
+        Code::Invalid); // nothing changes
+    COMPARE_ERROR(
+        m_sync->changeGroup(u"ann"_s, u"x10"_s, u"g:AAAAAAAAAAAAAAAAAAAAAA"_s, GroupOp::Leave),
+        Code::Forbidden);
+    // Nothing above wrote an entry.
+    QCOMPARE(m_sync->group(conv, u"ann"_s).value().lastSeq, 1);
+    // A member who is the only one left may leave: the group is then empty.
+    VERIFY_OK(m_sync->changeGroup(u"bob"_s, u"y1"_s, conv, GroupOp::Leave));
+    VERIFY_OK(m_sync->changeGroup(u"cy"_s, u"y2"_s, conv, GroupOp::Leave));
+    VERIFY_OK(m_sync->changeGroup(u"ann"_s, u"y3"_s, conv, GroupOp::Leave));
+    QCOMPARE(currentMembers(m_sync->group(conv, u"ann"_s).value()), QStringList());
 }
 
 void TestSqliteStore::receipts_data()

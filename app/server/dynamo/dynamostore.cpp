@@ -317,6 +317,32 @@ void DynamoStore::lastSeen(const QStringList &users, Callback<QHash<QString, qin
         [users](Parts &p, Callback<Seen> finished) { p.accounts->lastSeen(users, finished); });
 }
 
+namespace {
+StoreError groupsNotBuilt()
+{
+    return StoreError {StoreError::Code::Invalid,
+        u"group conversations are not available on the DynamoDB store yet"_s};
+}
+} // namespace
+
+void DynamoStore::createGroup(const NewGroup &, Callback<GroupOutcome> done)
+{
+    if (done)
+        done(groupsNotBuilt());
+}
+
+void DynamoStore::changeGroup(const GroupChange &, Callback<GroupOutcome> done)
+{
+    if (done)
+        done(groupsNotBuilt());
+}
+
+void DynamoStore::group(const QString &, const QString &, Callback<GroupState> done)
+{
+    if (done)
+        done(groupsNotBuilt());
+}
+
 void DynamoStore::search(const SearchQuery &query, Callback<SearchPage> done)
 {
     submit<SearchPage>(std::move(done),

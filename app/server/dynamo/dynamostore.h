@@ -91,6 +91,10 @@ public:
     void history(const HistoryQuery &query, Callback<HistorySlice> done) override;
     void conversationPeers(const QString &user, Callback<QStringList> done) override;
     void search(const SearchQuery &query, Callback<SearchPage> done) override;
+    // Not built on DynamoDB yet (docs/groups.md §4 has the design): Invalid.
+    void createGroup(const NewGroup &group, Callback<GroupOutcome> done) override;
+    void changeGroup(const GroupChange &change, Callback<GroupOutcome> done) override;
+    void group(const QString &conv, const QString &user, Callback<GroupState> done) override;
 
     void setLastSeen(const QString &user, qint64 ts, Callback<Done> done) override;
     void lastSeen(const QStringList &users, Callback<QHash<QString, qint64>> done) override;

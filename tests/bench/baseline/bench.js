@@ -7,7 +7,7 @@
 //                 [--engines parley,baseline] [--rates R1,R2,...] [--p99-limit MS]
 //                 [--parley-before PATH]
 //                 [--drain S] [--data-root DIR] [--json FILE] [--no-pin] [--keep]
-//                 [--seed-dir DIR]
+//                 [--seed-dir DIR] [--tls]
 //
 // Scenarios (each flag overrides the scenario's default):
 //   held   10,000 idle authenticated connections + 1,000 active users, 1,000 msgs/s for 30 s.
@@ -30,6 +30,10 @@
 // registrations; --seed-dir keeps that seed for later invocations with the same parley
 // binary and no more users), the relay with empty memory. The server is pinned to CPU 0
 // and the load generator to CPU 1 (taskset), and both get the hard limit of open files.
+//
+// --tls: parley serves wss:// with a self-signed certificate made for the run (openssl,
+// P-256), so the memory and CPU of TLS connections are measured too. parley engines only:
+// the relay has no TLS (--engines parley or before,parley).
 //
 // parley runs with --threads 1 by default (it has one pinned core, like the single-threaded
 // relay) and with every per-connection rate limit raised out of the way:
@@ -96,6 +100,7 @@ function parseArgs(argv) {
         case '--seed-dir': o.seedDir = path.resolve(value()); break;
         case '--no-pin': o.pin = false; break;
         case '--keep': o.keep = true; break;
+        case '--tls': o.tls = true; break;
         case '-h': case '--help':
             console.log(fs.readFileSync(__filename, 'utf8').split('\n').slice(1)
                 .filter((l) => l.startsWith('//')).map((l) => l.slice(3)).join('\n').split("'use strict'")[0]);
@@ -110,6 +115,7 @@ function parseArgs(argv) {
         usage('--engines takes parley, before (with --parley-before) and/or baseline');
     if (o.engines.includes('before') && !o.parleyBefore) usage('the engine before needs --parley-before PATH');
     if (o.rates?.some((r) => !(r > 0))) usage('--rates takes positive numbers');
+    if (o.tls && o.engines.includes('baseline')) usage('--tls measures parley only: add --engines parley');
     return o;
 }
 
@@ -143,10 +149,11 @@ const binaryOf = (engine, opts) => (engine === 'before' ? opts.parleyBefore : op
 
 // Starts one engine's server on a free loopback port (port 0: the server picks and prints it).
 async function startServer(engine, dataDir, logFile, opts) {
+    const tls = opts.tls ? ['--tls-cert', opts.tls.cert, '--tls-key', opts.tls.key] : [];
     const [program, ...args] = isParley(engine)
         ? command(0, binaryOf(engine, opts), ['server', '--listen', '127.0.0.1:0', '--data-dir', dataDir,
             '--threads', String(opts.threads), '--log-format', 'json', '--drain-timeout', '2',
-            ...ParleyLimitFlags])
+            ...ParleyLimitFlags, ...tls])
         : command(0, process.execPath, [path.join(here, 'relay.js'), '0']);
     // parley reads PARLEY_* and REDIS_URL from the environment: none of the caller's may leak in.
     const env = Object.fromEntries(Object.entries(process.env)
@@ -159,7 +166,7 @@ async function startServer(engine, dataDir, logFile, opts) {
             () => reject(new Error(`${engine} did not start in ${StartTimeoutMs / 1000} s`)), StartTimeoutMs);
         lines(proc.stdout, (line) => {
             fs.appendFileSync(logFile, `${line}\n`);
-            const m = /listening on (ws:\/\/127\.0\.0\.1:\d+\/ws)/.exec(line);
+            const m = /listening on (wss?:\/\/127\.0\.0\.1:\d+\/ws)/.exec(line);
             if (m) {
                 clearTimeout(timer);
                 resolve(m[1]);
@@ -425,7 +432,8 @@ function header(opts, extra) {
     const ws = require(path.join(here, 'node_modules/ws/package.json')).version;
     return [`scenario ${opts.scenario}: ${extra}; ${opts.rounds} round(s) per engine, engines alternating`,
         ...opts.engines.filter(isParley).map((e) =>
-            `${e}: ${binaryOf(e, opts)} --threads ${opts.threads} ${ParleyLimitFlags.join(' ')}; data dir on ${fsType}`),
+            `${e}: ${binaryOf(e, opts)} --threads ${opts.threads} ${ParleyLimitFlags.join(' ')}`
+                + `${opts.tls ? ' --tls-cert/--tls-key (wss://, self-signed P-256)' : ''}; data dir on ${fsType}`),
         ...(opts.engines.includes('baseline') ? [`baseline: node ${process.version} relay.js (ws ${ws})`] : []),
         `load generator: node ${process.version} loadgen.js (ws ${ws})`,
         `pinning: ${pinning ? 'server on CPU 0, load generator on CPU 1' : 'off'}; figures are medians over rounds`].join('\n');
@@ -540,6 +548,13 @@ async function main() {
     let runs = [];
     let setupFailed = false;
     try {
+        if (opts.tls) {
+            const tls = { cert: path.join(work, 'cert.pem'), key: path.join(work, 'key.pem') };
+            execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256',
+                '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1',
+                '-keyout', tls.key, '-out', tls.cert], { stdio: 'ignore' });
+            opts.tls = tls;
+        }
         opts.seeds = {};
         for (const e of opts.engines.filter(isParley)) opts.seeds[e] = await seedParley(e, opts, work);
         runs = opts.scenario === 'rate' ? await rateScenario(opts, work) : await fixedScenario(opts, work);

@@ -13,7 +13,7 @@
 // code, so a run that lost or reordered messages is not silent.
 //
 //   bench_faults [--users 40] [--rate 40] [--duration 30] [--drain 30]
-//                [--scenarios none,node-kill,redis-loss,dynamo-faults]
+//                [--scenarios none,node-kill,redis-loss,dynamo-faults] [--swarm-scenario FILE]
 #include "benchsupport.h"
 #include "dynalite.h"
 #include "faultproxy.h"
@@ -92,7 +92,10 @@ int main(int argc, char **argv)
         u"drain"_s, u"The swarm's --drain (default 30)."_s, u"S"_s, u"30"_s);
     const QCommandLineOption scenarios(u"scenarios"_s, u"Comma-separated scenarios."_s, u"LIST"_s,
         u"none,node-kill,redis-loss,dynamo-faults"_s);
-    parser.addOptions({users, rate, duration, drain, scenarios});
+    const QCommandLineOption swarmScenario(u"swarm-scenario"_s,
+        u"A scenario file for the swarm (its --scenario), e.g. tests/swarm/scenarios/burst-with-cuts.json."_s,
+        u"FILE"_s);
+    parser.addOptions({users, rate, duration, drain, scenarios, swarmScenario});
     parser.process(app);
 
     QString error;
@@ -166,11 +169,16 @@ int main(int argc, char **argv)
         const QString report = dir.filePath(u"report.json"_s);
         QProcess swarm;
         swarm.setProcessChannelMode(QProcess::ForwardedErrorChannel);
-        swarm.start(QStringLiteral(PARLEY_BINARY),
-            {u"swarm"_s, u"--server"_s, u"ws://127.0.0.1:%1/ws"_s.arg(proxy.port()), u"--users"_s,
-                parser.value(users), u"--rate"_s, parser.value(rate), u"--ramp"_s, u"5"_s,
-                u"--duration"_s, parser.value(duration), u"--drain"_s, parser.value(drain),
-                u"--report-json"_s, report});
+        // A scenario file brings its own stages (rate, duration, ramp) and faults.
+        QStringList swarmArgs {u"swarm"_s, u"--server"_s,
+            u"ws://127.0.0.1:%1/ws"_s.arg(proxy.port()), u"--users"_s, parser.value(users),
+            u"--drain"_s, parser.value(drain), u"--report-json"_s, report};
+        if (parser.isSet(swarmScenario))
+            swarmArgs += {u"--scenario"_s, parser.value(swarmScenario)};
+        else
+            swarmArgs += {u"--rate"_s, parser.value(rate), u"--ramp"_s, u"5"_s, u"--duration"_s,
+                parser.value(duration)};
+        swarm.start(QStringLiteral(PARLEY_BINARY), swarmArgs);
         waitForProcess(swarm);
         std::printf("--- %s\n%s", qPrintable(scenario), swarm.readAllStandardOutput().constData());
         std::fflush(stdout);

@@ -1264,8 +1264,10 @@ void SqliteStore::revokeToken(const QByteArray &tokenHash, Callback<Done> done)
 
 void SqliteStore::appendMessage(const SendRequest &send, Callback<StoredSend> done)
 {
-    // Both run on the store thread, in queue order: a failed batch's appends hold their
-    // conversations back (for their connections) before the next batch is admitted.
+    // Both run on the store thread, in queue order. An append that fails on its own holds
+    // its conversation back (for its connection) at once, before the later appends of the
+    // same batch run; a batch that fails as a whole does it when its callbacks run, before
+    // the next batch is admitted.
     const quint64 order = ++m_appendsSubmitted;
     auto finished = [this, send, order, done = std::move(done)](Result<StoredSend> result) {
         if (!result)
@@ -1274,9 +1276,13 @@ void SqliteStore::appendMessage(const SendRequest &send, Callback<StoredSend> do
             done(std::move(result));
     };
     enqueue(task<StoredSend>(Writes, std::move(finished), [this, send, order](Connection &db) {
-        if (auto refused = m_sendOrder.admit(send, QDateTime::currentMSecsSinceEpoch(), order))
+        const qint64 now = QDateTime::currentMSecsSinceEpoch();
+        if (auto refused = m_sendOrder.admit(send, now, order))
             return Result<StoredSend>(*refused);
-        return append(db, send);
+        Result<StoredSend> result = append(db, send);
+        if (!result)
+            m_sendOrder.failed(send, result.error(), now, order);
+        return result;
     }));
 }
 

@@ -107,7 +107,11 @@ SignInDialog::SignInDialog(QWidget *parent)
     layout->addWidget(m_error);
     layout->addWidget(m_status);
     layout->addLayout(buttons);
-    setMinimumWidth(420);
+    // The layout sets the dialog's minimum size (an explicit minimum width on the dialog
+    // would stop it from doing so, and notes shown later then squashed the fields), and
+    // the strut keeps the dialog at least 420 px wide.
+    layout->setSizeConstraint(QLayout::SetMinimumSize);
+    layout->addStrut(420);
 
     connect(m_signIn, &QPushButton::clicked, this, [this] { submit(false); });
     connect(m_create, &QPushButton::clicked, this, [this] { submit(true); });
@@ -145,6 +149,20 @@ void SignInDialog::setKeychainProblem(const QString &problem)
                                "next time.")
                                 .arg(problem));
     m_keychainNote->setVisible(m_keychainMissing);
+    fitToContents();
+}
+
+// Word-wrapped notes need more height at the dialog's width than their minimum size says:
+// grow the dialog to what the layout needs at this width (it is often shown before the
+// keychain's answer or an error arrives), never squashing the fields.
+void SignInDialog::fitToContents()
+{
+    QLayout *box = layout();
+    box->activate();
+    const int needed = box->hasHeightForWidth() ? box->totalHeightForWidth(width())
+                                                : box->totalSizeHint().height();
+    if (height() < needed)
+        resize(width(), needed);
 }
 
 void SignInDialog::setBusy(bool busy, const QString &status)
@@ -158,6 +176,7 @@ void SignInDialog::setBusy(bool busy, const QString &status)
     m_status->setVisible(busy && !status.isEmpty());
     if (busy)
         m_error->setVisible(false);
+    fitToContents();
 }
 
 void SignInDialog::showError(const QString &message)
@@ -165,6 +184,7 @@ void SignInDialog::showError(const QString &message)
     setBusy(false);
     m_error->setText(message);
     m_error->setVisible(!message.isEmpty());
+    fitToContents();
 }
 
 void SignInDialog::askToTrust(const QString &host, const QByteArray &sha256, const QString &details)
@@ -178,6 +198,7 @@ void SignInDialog::askToTrust(const QString &host, const QByteArray &sha256, con
             .arg(host, details, formatFingerprint(sha256)));
     m_trustPanel->setVisible(true);
     m_trust->setFocus();
+    fitToContents();
 }
 
 QString SignInDialog::formatFingerprint(const QByteArray &sha256)

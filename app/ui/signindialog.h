@@ -64,6 +64,7 @@ Q_SIGNALS:
 
 private:
     void submit(bool createAccount);
+    void fitToContents();
 
     QLineEdit *m_server = nullptr;
     QLineEdit *m_user = nullptr;

@@ -104,6 +104,8 @@ private Q_SLOTS:
     void composerCounter();
     void parseServer_data();
     void parseServer();
+    void signInFieldsKeepTheirHeight_data();
+    void signInFieldsKeepTheirHeight();
     void bubbleSizesAreCached();
     void historyWindowAndHighlight();
     void hitText_data();
@@ -357,6 +359,49 @@ void TestUiModels::parseServer()
     } else {
         QVERIFY2(url, qPrintable(problem));
         QCOMPARE(url->toString(), expected);
+    }
+}
+
+void TestUiModels::signInFieldsKeepTheirHeight_data()
+{
+    QTest::addColumn<QString>("keychainProblem");
+    QTest::addColumn<QString>("error");
+    QTest::newRow("plain") << QString() << QString();
+    QTest::newRow("no keyring") << u"no keyring service is running (org.freedesktop.secrets)"_s
+                                << QString();
+    QTest::newRow("no keyring, an error, long strings")
+        << QString(u"the keyring service did not answer in time, "_s.repeated(6))
+        << QString(
+               u"the server at chat.example.org answered with something unexpected. "_s.repeated(
+                   4));
+}
+
+// The sign-in dialog is shown first and learns of the keychain afterwards (AccountSession
+// asks the credential store once the dialog is up): the note it then shows, and an error,
+// must make the dialog taller, never squash the fields (issue 21: they were cut to a few
+// pixels on a Linux desktop without a keyring).
+void TestUiModels::signInFieldsKeepTheirHeight()
+{
+    QFETCH(QString, keychainProblem);
+    QFETCH(QString, error);
+    SignInDialog dialog;
+    dialog.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&dialog));
+    dialog.setKeychainProblem(keychainProblem);
+    if (!error.isEmpty())
+        dialog.showError(error);
+    QCoreApplication::processEvents();
+    for (QWidget *child : dialog.findChildren<QWidget *>()) {
+        if (!child->isVisible() || child->isWindow())
+            continue;
+        const int needed = child->hasHeightForWidth() ? child->heightForWidth(child->width())
+                                                      : child->minimumSizeHint().height();
+        QVERIFY2(child->height() >= needed,
+            qPrintable(u"%1 '%2' is %3 px high, needs %4"_s
+                           .arg(QString::fromLatin1(child->metaObject()->className()),
+                               child->accessibleName())
+                           .arg(child->height())
+                           .arg(needed)));
     }
 }
 

@@ -5,7 +5,11 @@
 #                                 run each (FUZZ_SECONDS, default 10 s; about 2 minutes)
 #   fuzz.sh long HARNESS [N]      N inputs (default 10,000,000) into build/fuzz/corpus/HARNESS,
 #                                 then libFuzzer's coverage (cov: edges, ft: features);
-#                                 FUZZ_MAX_SECONDS caps the run's time as well
+#                                 FUZZ_MAX_SECONDS caps the run's time as well, FUZZ_MAX_LEN
+#                                 the input size (default 65536; 2048 runs the slow harnesses,
+#                                 searchtext and dynamo_json, several times faster). Long runs
+#                                 keep no allocation stacks (ASan's malloc_context_size=0, half
+#                                 of searchtext's time): re-run a crash input alone for them.
 #   fuzz.sh list                  the harness names
 # Crashes land in build/fuzz/artifacts/HARNESS/; minimize one with
 #   build/fuzz/tests/fuzz/fuzz_HARNESS -minimize_crash=1 -runs=100000 CRASH_FILE
@@ -105,8 +109,9 @@ cmd_long() {
     log="$build/long-$h.log"
     echo "fuzz.sh: $h for $runs inputs (log: $log)"
     local rc=0
-    run "$h" -runs="$runs" ${FUZZ_MAX_SECONDS:+-max_total_time="$FUZZ_MAX_SECONDS"} \
-        >"$log" 2>&1 || rc=$?
+    ASAN_OPTIONS="${ASAN_OPTIONS:-malloc_context_size=0}" \
+        run "$h" -runs="$runs" ${FUZZ_MAX_SECONDS:+-max_total_time="$FUZZ_MAX_SECONDS"} \
+        ${FUZZ_MAX_LEN:+-max_len="$FUZZ_MAX_LEN"} >"$log" 2>&1 || rc=$?
     grep -E '^#[0-9]+.*(DONE|pulse|NEW|REDUCE)' "$log" | tail -1 || true
     grep -E '^stat::' "$log" || true
     if ((rc)); then

@@ -6,12 +6,14 @@
 #include "client.h"
 #include "codec.h"
 #include "credentialstore.h"
+#include "dynamoclient.h"
+#include "dynamoitem.h"
+#include "dynamotables.h"
+#include "metrics.h"
 #include "serverfixture.h"
 #include "tcpproxy.h"
 
-#include <QJsonDocument>
-#include <QNetworkAccessManager>
-#include <QNetworkReply>
+#include <QDir>
 #include <QProcess>
 #include <QSqlDatabase>
 #include <QSqlError>
@@ -20,6 +22,7 @@
 
 using namespace Qt::StringLiterals;
 using namespace parley::client;
+namespace dynamo = parley::server::dynamo;
 using parley::test::Dynalite;
 using parley::test::dynamoTablePrefix;
 using parley::test::ServerProcess;
@@ -97,41 +100,31 @@ void verifyStream(const Peer &peer, const QString &sender, const QString &prefix
     }
 }
 
-// One DynamoDB request straight to dynalite, as another node would make it; false when it
-// failed. dynalite checks the shape of the signature, not its value.
+// One DynamoDB request straight to dynalite, as another node would make it, with the
+// store's own signed client; false when it failed.
 bool dynamoRequest(const QString &operation, const QJsonObject &request)
 {
     QString error;
     const Dynalite *dynalite = Dynalite::shared(&error);
     if (!dynalite)
         return false;
-    QNetworkRequest http(dynalite->endpoint());
-    http.setHeader(QNetworkRequest::ContentTypeHeader, u"application/x-amz-json-1.0"_s);
-    http.setRawHeader("X-Amz-Target", "DynamoDB_20120810." + operation.toLatin1());
-    http.setRawHeader("X-Amz-Date", "20261207T000000Z");
-    http.setRawHeader("Authorization",
-        "AWS4-HMAC-SHA256 Credential=parleytest/20261207/us-east-1/dynamodb/aws4_request, "
-        "SignedHeaders=content-type;host;x-amz-date;x-amz-target, Signature=00");
-    QNetworkAccessManager manager;
-    std::unique_ptr<QNetworkReply> reply(
-        manager.post(http, QJsonDocument(request).toJson(QJsonDocument::Compact)));
-    if (!waitUntil([&] { return reply->isFinished(); }, 10000))
+    Dynalite::useTestCredentials();
+    const auto settings
+        = parley::server::aws::resolveAwsSettings(QProcessEnvironment::systemEnvironment(),
+            QDir::homePath(), dynalite->endpoint().toString());
+    if (!std::holds_alternative<parley::server::aws::AwsSettings>(settings))
         return false;
-    if (reply->error() != QNetworkReply::NoError) {
-        qWarning("%s failed: %s", qPrintable(operation), reply->readAll().constData());
-        return false;
-    }
-    return true;
-}
-
-QJsonObject dynamoString(const QString &value)
-{
-    return {{u"S"_s, value}};
-}
-
-QJsonObject dynamoNumber(qint64 value)
-{
-    return {{u"N"_s, QString::number(value)}};
+    parley::server::Metrics metrics;
+    parley::server::aws::DynamoClient client(
+        std::get<parley::server::aws::AwsSettings>(settings), &metrics);
+    std::optional<bool> ok;
+    client.call(operation, request,
+        [&](const QJsonObject &, const parley::server::aws::DynamoError *failure) {
+            if (failure)
+                qWarning("%s failed: %s", qPrintable(operation), qPrintable(failure->type));
+            ok = !failure;
+        });
+    return waitUntil([&] { return ok.has_value(); }, 30000) && *ok;
 }
 
 } // namespace
@@ -477,12 +470,13 @@ private Q_SLOTS:
         const qint64 firstTs = m.from(lena).first().ts;
 
         const QString conv = parley::protocol::conversationId(lena, milo);
-        const QString prefix = dynamoTablePrefix(server.dataDir());
+        const dynamo::TableNames tables(dynamoTablePrefix(server.dataDir()));
         QVERIFY(dynamoRequest(u"UpdateItem"_s,
-            QJsonObject {{u"TableName"_s, QString(prefix + u"conversations"_s)},
-                {u"Key"_s, QJsonObject {{u"conv"_s, dynamoString(conv)}}},
-                {u"UpdateExpression"_s, u"SET lastSeq = :s"_s},
-                {u"ExpressionAttributeValues"_s, QJsonObject {{u":s"_s, dynamoNumber(2)}}}}));
+            QJsonObject {{u"TableName"_s, tables.conversations},
+                {u"Key"_s, QJsonObject {{dynamo::Key::Conv, dynamo::string(conv)}}},
+                {u"UpdateExpression"_s, u"SET #s = :s"_s},
+                {u"ExpressionAttributeNames"_s, QJsonObject {{u"#s"_s, dynamo::Attr::LastSeq}}},
+                {u"ExpressionAttributeValues"_s, QJsonObject {{u":s"_s, dynamo::number(2)}}}}));
         l.client.send(milo, u"three"_s);
         QVERIFY(waitUntil([&] { return l.client.pendingMessages().isEmpty(); }, 30000));
         // milo's client has seq 3 and asks for seq 2 meanwhile; the page stops before it.
@@ -491,16 +485,14 @@ private Q_SLOTS:
 
         // The other node finishes its append: the sends item, then the message item.
         const QString cid = u"other-node-cid"_s;
-        QJsonObject message {{u"conv"_s, dynamoString(conv)}, {u"seq"_s, dynamoNumber(2)},
-            {u"from"_s, dynamoString(lena)}, {u"to"_s, dynamoString(milo)},
-            {u"cid"_s, dynamoString(cid)}, {u"body"_s, dynamoString(u"two"_s)},
-            {u"ts"_s, dynamoNumber(firstTs)}};
+        const QJsonObject message = dynamo::messageItem(
+            parley::protocol::Message {conv, 2, lena, milo, cid, u"two"_s, firstTs});
         QJsonObject sends = message;
-        sends.insert(u"sendId"_s, dynamoString(QString(lena + u'#' + cid)));
-        QVERIFY(dynamoRequest(u"PutItem"_s,
-            QJsonObject {{u"TableName"_s, QString(prefix + u"sends"_s)}, {u"Item"_s, sends}}));
-        QVERIFY(dynamoRequest(u"PutItem"_s,
-            QJsonObject {{u"TableName"_s, QString(prefix + u"messages"_s)}, {u"Item"_s, message}}));
+        sends.insert(dynamo::Key::SendId, dynamo::string(QString(lena + u'#' + cid)));
+        QVERIFY(dynamoRequest(
+            u"PutItem"_s, QJsonObject {{u"TableName"_s, tables.sends}, {u"Item"_s, sends}}));
+        QVERIFY(dynamoRequest(
+            u"PutItem"_s, QJsonObject {{u"TableName"_s, tables.messages}, {u"Item"_s, message}}));
 
         QVERIFY(waitUntil([&] { return m.from(lena).size() == 3; }, 30000));
         const QList<ChatMessage> got = m.from(lena);

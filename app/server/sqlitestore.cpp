@@ -189,8 +189,8 @@ constexpr QStringView Peers = u"SELECT user_b FROM conversations WHERE user_a = 
                               u" UNION SELECT user_a FROM conversations WHERE user_b = ?";
 // Groups (version 4). A membership entry is a message with an `event` and no recipient;
 // its (sender, cid) makes the request idempotent like a message's.
-constexpr QStringView InsertGroup = u"INSERT INTO groups (conv, name, created_by, created_at,"
-                                    u" last_seq, last_ts) VALUES (?, ?, ?, ?, 1, ?)";
+constexpr QStringView InsertGroup = u"INSERT INTO groups (conv, name, created_by, created_at)"
+                                    u" VALUES (?, ?, ?, ?)";
 constexpr QStringView FindGroup
     = u"SELECT name, created_by, last_seq, last_ts FROM groups WHERE conv = ?";
 constexpr QStringView GroupMembers
@@ -506,19 +506,60 @@ Result<std::optional<GroupState>> loadGroup(Connection &db, const QString &conv)
     return group;
 }
 
-// Appends the group's next entry or message (the group exists): its seq.
+// Appends the group's next message or, with an `event`, membership entry (the group
+// exists): its seq.
 Result<qint64> appendGroupRow(Connection &db, const QString &conv, const QString &from,
-    const QString &cid, const QString &body, qint64 ts, const QString &event)
+    const QString &cid, const QString &body, qint64 ts, const QJsonObject &event = {})
 {
     qint64 seq = 0;
     if (!db.select(
             Sql::BumpGroup, {ts, conv}, [&](const QSqlQuery &q) { seq = q.value(0).toLongLong(); }))
         return db.error();
     // A null QVariant binds SQL NULL: a message has no event.
-    if (!db.exec(Sql::InsertGroupMessage,
-            {conv, seq, from, cid, body, ts, event.isEmpty() ? QVariant() : QVariant(event)}))
+    const QVariant stored = event.isEmpty()
+        ? QVariant()
+        : QVariant(QString::fromUtf8(QJsonDocument(event).toJson(QJsonDocument::Compact)));
+    if (!db.exec(Sql::InsertGroupMessage, {conv, seq, from, cid, body, ts, stored}))
         return db.error();
     return seq;
+}
+
+// The group as `user`, a member now or before, may see it; Forbidden for anyone else and
+// for a group that does not exist.
+Result<GroupState> readGroup(Connection &db, const QString &conv, const QString &user)
+{
+    const auto group = loadGroup(db, conv);
+    if (!group)
+        return group.error();
+    if (!group.value() || !group.value()->member(user))
+        return notAMember();
+    return *group.value();
+}
+
+// The outcome of a membership entry: the entry as a message of the group, and the group
+// as it stands now.
+Result<GroupOutcome> entryOutcome(Connection &db, const QString &conv, qint64 seq,
+    const QString &actor, const QString &cid, qint64 ts, QJsonObject event, bool duplicate)
+{
+    const Result<GroupState> group = readGroup(db, conv, actor);
+    if (!group)
+        return group.error();
+    return GroupOutcome {protocol::Message {conv, seq, actor, {}, cid, {}, ts}, std::move(event),
+        group.value(), duplicate};
+}
+
+// NotFound naming the first of `users` who does not exist (`field`: the request's field).
+std::optional<StoreError> missingUser(Connection &db, const QStringList &users, QStringView field)
+{
+    for (const QString &user : users) {
+        bool exists = false;
+        if (!db.select(Sql::FindUser, {user}, [&](const QSqlQuery &) { exists = true; }))
+            return db.error();
+        if (!exists)
+            return StoreError {
+                StoreError::Code::NotFound, u"%1: there is no user named '%2'"_s.arg(field, user)};
+    }
+    return std::nullopt;
 }
 
 Result<StoredSend> appendToGroup(Connection &db, const SendRequest &send)
@@ -529,8 +570,7 @@ Result<StoredSend> appendToGroup(Connection &db, const SendRequest &send)
         return db.error();
     if (!member)
         return notAMember();
-    const Result<qint64> seq
-        = appendGroupRow(db, send.to, send.from, send.cid, send.body, send.ts, {});
+    const Result<qint64> seq = appendGroupRow(db, send.to, send.from, send.cid, send.body, send.ts);
     if (!seq)
         return seq.error();
     return StoredSend {
@@ -557,33 +597,25 @@ QString groupOpName(GroupOp op)
     return {};
 }
 
-// A (sender, cid) already stored: the first outcome again if it was this kind of entry.
+// A (sender, cid) already stored: the first outcome again if it was a membership entry.
 std::optional<Result<GroupOutcome>> repeatedEntry(
-    Connection &db, const QString &actor, const QString &cid, const QString &user)
+    Connection &db, const QString &actor, const QString &cid)
 {
-    std::optional<GroupOutcome> first;
-    bool isEntry = false;
+    std::optional<protocol::Message> first;
+    QString event;
     if (!db.select(Sql::FindEntryByCid, {actor, cid}, [&](const QSqlQuery &q) {
-            first = GroupOutcome {};
-            first->entry = protocol::Message {q.value(0).toString(), q.value(1).toLongLong(), actor,
-                {}, cid, {}, q.value(2).toLongLong()};
-            isEntry = !q.value(3).isNull();
-            first->event = QJsonDocument::fromJson(q.value(3).toString().toUtf8()).object();
-            first->duplicate = true;
+            first = protocol::Message {q.value(0).toString(), q.value(1).toLongLong(), actor, {},
+                cid, {}, q.value(2).toLongLong()};
+            event = q.value(3).toString();
         }))
         return Result<GroupOutcome>(db.error());
     if (!first)
         return std::nullopt;
-    if (!isEntry)
+    if (event.isEmpty())
         return Result<GroupOutcome>(
             StoreError {StoreError::Code::Invalid, u"cid: already used by a message of yours"_s});
-    const auto group = loadGroup(db, first->entry.conv);
-    if (!group)
-        return Result<GroupOutcome>(group.error());
-    if (!group.value() || !group.value()->member(user))
-        return Result<GroupOutcome>(notAMember());
-    first->group = *group.value();
-    return Result<GroupOutcome>(*first);
+    return entryOutcome(db, first->conv, first->seq, actor, cid, first->ts,
+        QJsonDocument::fromJson(event.toUtf8()).object(), true);
 }
 
 QString newGroupId()
@@ -597,45 +629,32 @@ QString newGroupId()
 
 Result<GroupOutcome> createGroup(Connection &db, const NewGroup &group)
 {
-    if (auto repeated = repeatedEntry(db, group.creator, group.cid, group.creator))
+    if (auto repeated = repeatedEntry(db, group.creator, group.cid))
         return *repeated;
-    for (const QString &user : group.members) {
-        bool exists = false;
-        if (!db.select(Sql::FindUser, {user}, [&](const QSqlQuery &) { exists = true; }))
-            return db.error();
-        if (!exists)
-            return StoreError {
-                StoreError::Code::NotFound, u"members: there is no user named '%1'"_s.arg(user)};
-    }
+    if (auto missing = missingUser(db, group.members, u"members"))
+        return *missing;
     const QString conv = newGroupId();
-    if (!db.exec(Sql::InsertGroup, {conv, group.name, group.creator, group.ts, group.ts}))
+    if (!db.exec(Sql::InsertGroup, {conv, group.name, group.creator, group.ts}))
         return db.error();
-    if (!db.exec(Sql::JoinGroup, {conv, group.creator, true, 1}))
+    QJsonObject event {{u"op"_s, u"create"_s}, {u"name"_s, group.name},
+        {u"users"_s, QJsonArray::fromStringList(group.members)}};
+    const Result<qint64> seq
+        = appendGroupRow(db, conv, group.creator, group.cid, u""_s, group.ts, event); // 1
+    if (!seq)
+        return seq.error();
+    if (!db.exec(Sql::JoinGroup, {conv, group.creator, true, seq.value()}))
         return db.error();
     for (const QString &user : group.members) {
-        if (!db.exec(Sql::JoinGroup, {conv, user, false, 1}))
+        if (!db.exec(Sql::JoinGroup, {conv, user, false, seq.value()}))
             return db.error();
     }
-    GroupOutcome outcome;
-    outcome.event = QJsonObject {{u"op"_s, u"create"_s}, {u"name"_s, group.name},
-        {u"users"_s, QJsonArray::fromStringList(group.members)}};
-    const QString event
-        = QString::fromUtf8(QJsonDocument(outcome.event).toJson(QJsonDocument::Compact));
-    // The group starts at last_seq 1: its creation is entry 1.
-    if (!db.exec(
-            Sql::InsertGroupMessage, {conv, 1, group.creator, group.cid, u""_s, group.ts, event}))
-        return db.error();
-    outcome.entry = protocol::Message {conv, 1, group.creator, {}, group.cid, {}, group.ts};
-    const auto stored = loadGroup(db, conv);
-    if (!stored)
-        return stored.error();
-    outcome.group = *stored.value();
-    return outcome;
+    return entryOutcome(
+        db, conv, seq.value(), group.creator, group.cid, group.ts, std::move(event), false);
 }
 
 Result<GroupOutcome> changeGroup(Connection &db, const GroupChange &change)
 {
-    if (auto repeated = repeatedEntry(db, change.actor, change.cid, change.actor))
+    if (auto repeated = repeatedEntry(db, change.actor, change.cid))
         return *repeated;
     const auto loaded = loadGroup(db, change.conv);
     if (!loaded)
@@ -667,13 +686,9 @@ Result<GroupOutcome> changeGroup(Connection &db, const GroupChange &change)
         for (const QString &user : users) {
             if (current.contains(user))
                 return invalid(u"users: '%1' is already a member"_s.arg(user));
-            bool exists = false;
-            if (!db.select(Sql::FindUser, {user}, [&](const QSqlQuery &) { exists = true; }))
-                return db.error();
-            if (!exists)
-                return StoreError {
-                    StoreError::Code::NotFound, u"users: there is no user named '%1'"_s.arg(user)};
         }
+        if (auto missing = missingUser(db, users, u"users"))
+            return *missing;
         break;
     case GroupOp::Remove:
     case GroupOp::Leave:
@@ -711,14 +726,11 @@ Result<GroupOutcome> changeGroup(Connection &db, const GroupChange &change)
         break;
     }
 
-    GroupOutcome outcome;
-    outcome.event = QJsonObject {{u"op"_s, groupOpName(change.op)}};
+    QJsonObject event {{u"op"_s, groupOpName(change.op)}};
     if (change.op == GroupOp::Rename)
-        outcome.event.insert(u"name"_s, change.name);
+        event.insert(u"name"_s, change.name);
     else
-        outcome.event.insert(u"users"_s, QJsonArray::fromStringList(users));
-    const QString event
-        = QString::fromUtf8(QJsonDocument(outcome.event).toJson(QJsonDocument::Compact));
+        event.insert(u"users"_s, QJsonArray::fromStringList(users));
     const Result<qint64> seq
         = appendGroupRow(db, change.conv, change.actor, change.cid, u""_s, change.ts, event);
     if (!seq)
@@ -745,23 +757,8 @@ Result<GroupOutcome> changeGroup(Connection &db, const GroupChange &change)
     }
     if (change.op == GroupOp::Rename && !db.exec(Sql::RenameGroup, {change.name, change.conv}))
         return db.error();
-    outcome.entry
-        = protocol::Message {change.conv, seq.value(), change.actor, {}, change.cid, {}, change.ts};
-    const auto stored = loadGroup(db, change.conv);
-    if (!stored)
-        return stored.error();
-    outcome.group = *stored.value();
-    return outcome;
-}
-
-Result<GroupState> readGroup(Connection &db, const QString &conv, const QString &user)
-{
-    const auto group = loadGroup(db, conv);
-    if (!group)
-        return group.error();
-    if (!group.value() || !group.value()->member(user))
-        return notAMember();
-    return *group.value();
+    return entryOutcome(
+        db, change.conv, seq.value(), change.actor, change.cid, change.ts, std::move(event), false);
 }
 
 Result<StoredSend> append(Connection &db, const SendRequest &send)
